@@ -1,0 +1,244 @@
+"""The edge node's configuration: YAML validated by pydantic models.
+
+Unknown keys are rejected and every error names the offending key (`zones.0.polygon`), because an
+operator editing a file next to a camera has no other way to find the typo.
+Each section is owned by one stage; stages read only their own section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraConfig(_Model):
+    id: str = Field(
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Camera id, unique in the site; used in topics and file names.",
+    )
+    source: str = Field(
+        description="Video file, folder of images, rtsp:// or http:// URL, or a webcam index such as '0'."
+    )
+    fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        description="Frame rate to trust instead of the container's (some files lie).",
+    )
+
+
+class CalibrationPoints(_Model):
+    image: list[Point] = Field(description="Image points in pixels, [x, y].")
+    ground: list[Point] = Field(description="The same points on the ground in metres, [x, y].")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> CalibrationPoints:
+        if len(self.image) != len(self.ground):
+            raise ValueError(f"image has {len(self.image)} points but ground has {len(self.ground)}")
+        if len(self.image) < 4:
+            raise ValueError(f"a homography needs at least 4 point pairs, got {len(self.image)}")
+        return self
+
+
+class CalibrationConfig(_Model):
+    homography: list[Annotated[list[float], Field(min_length=3, max_length=3)]] | None = Field(
+        default=None,
+        min_length=3,
+        max_length=3,
+        description="3x3 matrix mapping image pixels to ground metres.",
+    )
+    points: CalibrationPoints | None = Field(
+        default=None, description="Image/ground point pairs to fit the homography from."
+    )
+    image_size: tuple[int, int] | None = Field(
+        default=None,
+        description="[width, height] the calibration was made at; frames of another size are scaled to it.",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CalibrationConfig:
+        if (self.homography is None) == (self.points is None):
+            raise ValueError("give exactly one of 'homography' or 'points'")
+        return self
+
+
+class ZoneConfig(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Zone id, unique for the camera.")
+    polygon: list[Point] | None = Field(default=None, min_length=3, description="Ground polygon in metres.")
+    image_polygon: list[Point] | None = Field(
+        default=None, min_length=3, description="Image polygon in pixels."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ZoneConfig:
+        if (self.polygon is None) == (self.image_polygon is None):
+            raise ValueError("give exactly one of 'polygon' (ground metres) or 'image_polygon' (pixels)")
+        return self
+
+
+class LineConfig(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Line id.")
+    points: list[Point] = Field(
+        min_length=2,
+        max_length=2,
+        description="Two ground points in metres; 'in' is crossing to the left of first->second.",
+    )
+    zone: str | None = Field(default=None, description="Zone whose inflow/outflow this line feeds.")
+
+
+class DetectorConfig(_Model):
+    kind: Literal["offline", "onnx", "ultralytics"] = Field(
+        default="offline", description="Detector backend."
+    )
+    model: str | None = Field(
+        default=None, description="Model file for 'onnx' (.onnx) or 'ultralytics' (.pt)."
+    )
+    every_n_frames: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Run detection every N frames; optical flow carries boxes between.",
+    )
+    confidence: float = Field(default=0.35, ge=0, le=1, description="Minimum person score.")
+    iou_threshold: float = Field(default=0.5, gt=0, le=1, description="Non-maximum suppression IoU.")
+    input_size: int = Field(
+        default=640, ge=32, le=4096, description="Network input side for 'onnx'/'ultralytics'."
+    )
+    threads: int = Field(
+        default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0 lets it choose."
+    )
+    person_height_m: float = Field(
+        default=1.7, gt=0.5, lt=2.5, description="Typical person height, bounds box sizes where calibrated."
+    )
+
+
+class TrackingConfig(_Model):
+    min_hits: int = Field(default=3, ge=1, description="Detections before a track is confirmed and counted.")
+    max_age_s: float = Field(
+        default=1.5, gt=0, description="Seconds a track survives without a matching detection."
+    )
+    iou_gate: float = Field(
+        default=0.1, ge=0, le=1, description="Minimum IoU for a detection to match a track."
+    )
+
+
+class MetricsConfig(_Model):
+    interval_s: float = Field(
+        default=1.0, gt=0, le=3600, description="Length of one metrics interval in seconds."
+    )
+    speed_window_s: float = Field(
+        default=1.0, gt=0, le=60, description="Window over which a track's ground speed is measured."
+    )
+    max_speed_mps: float = Field(
+        default=4.0, gt=0, description="Speeds above this are implausible for walking and rejected."
+    )
+    los_bands: dict[str, float] | None = Field(
+        default=None,
+        description="Level-of-service band name -> lower density bound (persons/m2). Default: Fruin walkway bands A-F.",
+    )
+    dense_flow_min_count: int = Field(
+        default=15, ge=1, description="From this many people in a zone, speed comes from dense optical flow."
+    )
+    stale_after_s: float = Field(
+        default=5.0, gt=0, description="Live sources: metrics are stale when no frame came for this long."
+    )
+
+
+class TlsConfig(_Model):
+    ca_certs: str | None = Field(default=None, description="CA bundle to verify the broker.")
+    certfile: str | None = Field(default=None, description="Client certificate.")
+    keyfile: str | None = Field(default=None, description="Client key.")
+    insecure: bool = Field(default=False, description="Skip hostname verification (testing only).")
+
+
+class MqttConfig(_Model):
+    host: str = Field(default="localhost", description="Broker host.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
+    topic_prefix: str = Field(default="crowd/v1", min_length=1, description="Prefix of every topic.")
+    username: str | None = Field(default=None, description="Username; or set CROWD_MQTT_USERNAME.")
+    password: str | None = Field(
+        default=None, description="Password; or set CROWD_MQTT_PASSWORD. Never logged."
+    )
+    tls: TlsConfig | None = Field(default=None, description="TLS settings; absent means plain TCP.")
+    queue_path: str = Field(
+        default="edge-queue.sqlite", description="On-disk store-and-forward queue (SQLite)."
+    )
+    queue_max_messages: int = Field(
+        default=100_000, ge=10, description="Queue bound; the oldest are dropped beyond it."
+    )
+    stats_interval_s: float = Field(default=10.0, gt=0, description="Seconds between stats messages.")
+    keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive.")
+
+
+class EdgeConfig(_Model):
+    site: str = Field(
+        default="site",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Site id, first topic level after the prefix.",
+    )
+    camera: CameraConfig
+    calibration: CalibrationConfig
+    zones: list[ZoneConfig] = Field(min_length=1, description="Zones to measure.")
+    lines: list[LineConfig] = Field(default_factory=list, description="Counting lines on the ground.")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> EdgeConfig:
+        for kind, ids in (("zones", [z.id for z in self.zones]), ("lines", [ln.id for ln in self.lines])):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"{kind}: duplicate id(s) {dupes}")
+        zone_ids = {z.id for z in self.zones}
+        for line in self.lines:
+            if line.zone is not None and line.zone not in zone_ids:
+                raise ValueError(f"lines: line {line.id!r} names unknown zone {line.zone!r}")
+        return self
+
+
+def format_validation_error(path: str | Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid config"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        lines.append(f"  {key}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse(data: object, origin: str | Path = "<config>") -> EdgeConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the config must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return EdgeConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(origin, err)) from None
+
+
+def load(path: str | Path) -> EdgeConfig:
+    """Read and validate a YAML config. Relative `camera.source` paths stay relative to the cwd."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read config: {err.strerror or err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    return parse(data, p)
