@@ -79,9 +79,7 @@ class CalibrationConfig(_Model):
 class ZoneConfig(_Model):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Zone id, unique for the camera.")
     polygon: list[Point] | None = Field(default=None, min_length=3, description="Ground polygon in metres.")
-    image_polygon: list[Point] | None = Field(
-        default=None, min_length=3, description="Image polygon in pixels."
-    )
+    image_polygon: list[Point] | None = Field(default=None, min_length=3, description="Image polygon in pixels.")
 
     @model_validator(mode="after")
     def _one_of(self) -> ZoneConfig:
@@ -101,12 +99,8 @@ class LineConfig(_Model):
 
 
 class DetectorConfig(_Model):
-    kind: Literal["offline", "onnx", "ultralytics"] = Field(
-        default="offline", description="Detector backend."
-    )
-    model: str | None = Field(
-        default=None, description="Model file for 'onnx' (.onnx) or 'ultralytics' (.pt)."
-    )
+    kind: Literal["offline", "onnx", "ultralytics"] = Field(default="offline", description="Detector backend.")
+    model: str | None = Field(default=None, description="Model file for 'onnx' (.onnx) or 'ultralytics' (.pt).")
     every_n_frames: int = Field(
         default=1,
         ge=1,
@@ -115,12 +109,8 @@ class DetectorConfig(_Model):
     )
     confidence: float = Field(default=0.35, ge=0, le=1, description="Minimum person score.")
     iou_threshold: float = Field(default=0.5, gt=0, le=1, description="Non-maximum suppression IoU.")
-    input_size: int = Field(
-        default=640, ge=32, le=4096, description="Network input side for 'onnx'/'ultralytics'."
-    )
-    threads: int = Field(
-        default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0 lets it choose."
-    )
+    input_size: int = Field(default=640, ge=32, le=4096, description="Network input side for 'onnx'/'ultralytics'.")
+    threads: int = Field(default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0 lets it choose.")
     person_height_m: float = Field(
         default=1.7, gt=0.5, lt=2.5, description="Typical person height, bounds box sizes where calibrated."
     )
@@ -128,18 +118,12 @@ class DetectorConfig(_Model):
 
 class TrackingConfig(_Model):
     min_hits: int = Field(default=3, ge=1, description="Detections before a track is confirmed and counted.")
-    max_age_s: float = Field(
-        default=1.5, gt=0, description="Seconds a track survives without a matching detection."
-    )
-    iou_gate: float = Field(
-        default=0.1, ge=0, le=1, description="Minimum IoU for a detection to match a track."
-    )
+    max_age_s: float = Field(default=1.5, gt=0, description="Seconds a track survives without a matching detection.")
+    iou_gate: float = Field(default=0.1, ge=0, le=1, description="Minimum IoU for a detection to match a track.")
 
 
 class MetricsConfig(_Model):
-    interval_s: float = Field(
-        default=1.0, gt=0, le=3600, description="Length of one metrics interval in seconds."
-    )
+    interval_s: float = Field(default=1.0, gt=0, le=3600, description="Length of one metrics interval in seconds.")
     speed_window_s: float = Field(
         default=1.0, gt=0, le=60, description="Window over which a track's ground speed is measured."
     )
@@ -170,13 +154,9 @@ class MqttConfig(_Model):
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
     topic_prefix: str = Field(default="crowd/v1", min_length=1, description="Prefix of every topic.")
     username: str | None = Field(default=None, description="Username; or set CROWD_MQTT_USERNAME.")
-    password: str | None = Field(
-        default=None, description="Password; or set CROWD_MQTT_PASSWORD. Never logged."
-    )
+    password: str | None = Field(default=None, description="Password; or set CROWD_MQTT_PASSWORD. Never logged.")
     tls: TlsConfig | None = Field(default=None, description="TLS settings; absent means plain TCP.")
-    queue_path: str = Field(
-        default="edge-queue.sqlite", description="On-disk store-and-forward queue (SQLite)."
-    )
+    queue_path: str = Field(default="edge-queue.sqlite", description="On-disk store-and-forward queue (SQLite).")
     queue_max_messages: int = Field(
         default=100_000, ge=10, description="Queue bound; the oldest are dropped beyond it."
     )

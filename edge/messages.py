@@ -35,7 +35,7 @@ class ZoneMetricsMessage(_Message):
     """One zone over one interval. Topic `<prefix>/<site>/<camera>/zones/<zone>/metrics`, QoS 1, retained."""
 
     schema_: Literal["crowd.zone_metrics/1"] = Field(
-        alias="schema", default=ZONE_METRICS_SCHEMA, description="Message type and version."
+        alias="schema", default="crowd.zone_metrics/1", description="Message type and version."
     )
     site: str = _ID
     camera: str = _ID
@@ -49,25 +49,17 @@ class ZoneMetricsMessage(_Message):
     )
     frame_start: int = Field(ge=0, description="First source frame of the interval (0-based, inclusive).")
     frame_end: int = Field(ge=0, description="Last source frame of the interval (0-based, inclusive).")
-    t_start: float = Field(
-        description="Interval start: seconds of source time for files, UNIX time for live sources."
-    )
+    t_start: float = Field(description="Interval start: seconds of source time for files, UNIX time for live sources.")
     t_end: float = Field(description="Interval end, same clock as t_start.")
     count: float = Field(ge=0, le=1e6, description="Mean number of people in the zone over the interval.")
-    count_max: int = Field(
-        ge=0, le=1_000_000, description="Most people in the zone in any frame of the interval."
-    )
+    count_max: int = Field(ge=0, le=1_000_000, description="Most people in the zone in any frame of the interval.")
     area_m2: float = Field(gt=0, le=1e8, description="Zone area on the ground, m2.")
     density: float = Field(ge=0, le=1e4, description="count / area_m2, persons per m2.")
-    speed_p50: float | None = Field(
-        ge=0, le=20, description="Median walking speed, m/s; null when nobody moved."
-    )
+    speed_p50: float | None = Field(ge=0, le=20, description="Median walking speed, m/s; null when nobody moved.")
     speed_p85: float | None = Field(
         ge=0, le=20, description="85th percentile walking speed, m/s; null when nobody moved."
     )
-    los: str = Field(
-        min_length=1, max_length=16, description="Level-of-service band (Fruin walkway A-F by default)."
-    )
+    los: str = Field(min_length=1, max_length=16, description="Level-of-service band (Fruin walkway A-F by default).")
     stale: bool = Field(
         description="True when the source gave no frames for the interval; counts are then not measurements."
     )
@@ -77,12 +69,8 @@ class ZoneMetricsMessage(_Message):
         lt=360,
         description="Dominant walking direction on the ground, degrees from +x towards +y.",
     )
-    inflow: int = Field(
-        default=0, ge=0, description="Crossings into the zone over its lines in the interval."
-    )
-    outflow: int = Field(
-        default=0, ge=0, description="Crossings out of the zone over its lines in the interval."
-    )
+    inflow: int = Field(default=0, ge=0, description="Crossings into the zone over its lines in the interval.")
+    outflow: int = Field(default=0, ge=0, description="Crossings out of the zone over its lines in the interval.")
     speed_source: Literal["tracks", "dense_flow", "none"] = Field(
         default="tracks", description="Where the speeds come from."
     )
@@ -95,7 +83,7 @@ class StatusMessage(_Message):
     """Edge liveness. Topic `<prefix>/<site>/<camera>/status`, retained; 'offline' is the last will."""
 
     schema_: Literal["crowd.status/1"] = Field(
-        alias="schema", default=STATUS_SCHEMA, description="Message type and version."
+        alias="schema", default="crowd.status/1", description="Message type and version."
     )
     site: str = _ID
     camera: str = _ID
@@ -111,7 +99,7 @@ class StatsMessage(_Message):
     """Edge health figures every N seconds. Topic `<prefix>/<site>/<camera>/stats`."""
 
     schema_: Literal["crowd.stats/1"] = Field(
-        alias="schema", default=STATS_SCHEMA, description="Message type and version."
+        alias="schema", default="crowd.stats/1", description="Message type and version."
     )
     site: str = _ID
     camera: str = _ID
