@@ -1,0 +1,114 @@
+"""`onnx` backend: YOLOv8 / YOLO11 detection exports run by onnxruntime.
+
+The export's single output is `[1, 4 + C, N]`: per anchor a box (cx, cy, w, h in network-input pixels)
+and C class scores (already sigmoid). Only class 0 (COCO "person") is kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.config import DetectorConfig
+from edge.detectors.base import DetectorContext, DetectorError, ModelNotFoundError, register
+from edge.detectors.boxes import Letterbox, cxcywh_to_xyxy, nms
+from edge.types import Detections, Frame
+
+PERSON_CLASS = 0
+
+
+def decode_yolo_output(
+    output: npt.NDArray[np.floating[Any]],
+    letterbox: Letterbox,
+    frame_size_px: tuple[int, int],
+    confidence: float,
+    iou_threshold: float,
+) -> Detections:
+    """Person detections from one raw `[1, 4 + C, N]` output, in the original frame's pixels."""
+    out = np.asarray(output)
+    if out.ndim != 3 or out.shape[0] != 1 or out.shape[1] < 5:
+        raise DetectorError(
+            f"YOLO output must be [1, 4 + classes, anchors] (e.g. [1, 84, 8400]), got {list(out.shape)}"
+        )
+    preds = out[0].astype(np.float32)  # (4 + C, N)
+    person = preds[4 + PERSON_CLASS]
+    # A box belongs to its best class: a high person score that loses to another class is not a person.
+    is_person = np.argmax(preds[4:], axis=0) == PERSON_CLASS
+    keep = is_person & (person >= confidence)
+    if not np.any(keep):
+        return Detections.empty()
+    boxes = cxcywh_to_xyxy(preds[:4, keep].T)
+    scores = person[keep]
+    width, height = frame_size_px
+    boxes = letterbox.to_original(boxes, width, height)
+    valid = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    boxes, scores = boxes[valid], scores[valid]
+    kept = nms(boxes, scores, iou_threshold)
+    return Detections(boxes[kept], np.clip(scores[kept], 0.0, 1.0))
+
+
+def _static_side(shape: list[Any]) -> int | None:
+    """The square input side from a model's NCHW input shape, when the export fixed it."""
+    if len(shape) == 4 and isinstance(shape[2], int) and shape[2] == shape[3]:
+        return int(shape[2])
+    return None
+
+
+class OnnxDetector:
+    """YOLO person detector on onnxruntime's CPU provider with a configurable thread count."""
+
+    name = "onnx"
+
+    def __init__(self, cfg: DetectorConfig) -> None:
+        import onnxruntime as ort  # lazy: the offline default must not pay for it
+
+        if not cfg.model:
+            raise DetectorError("detector.kind 'onnx' needs detector.model: the path of a YOLO .onnx export")
+        path = Path(cfg.model)
+        if not path.is_file():
+            raise ModelNotFoundError(
+                f"ONNX model not found: {path} (export one with `python -m scripts.export_model`, see models/README.md)"
+            )
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = cfg.threads
+        opts.inter_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own untyped errors
+            raise DetectorError(f"cannot load ONNX model {path}: {err}") from err
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise DetectorError(f"{path}: expected one image input and one output, got {len(inputs)} inputs")
+        self._input_name = inputs[0].name
+        self._dtype = np.float16 if "float16" in inputs[0].type else np.float32
+        self.input_size_px = _static_side(list(inputs[0].shape)) or cfg.input_size
+        out_shape = list(outputs[0].shape)
+        if len(out_shape) != 3 or (isinstance(out_shape[1], int) and out_shape[1] < 5):
+            raise DetectorError(
+                f"{path}: output must be [1, 4 + classes, anchors] (a YOLOv8/YOLO11 detection export), got {out_shape}"
+            )
+        self._cfg = cfg
+        self._path = path
+
+    def detect(self, frame: Frame) -> Detections:
+        image = frame.image
+        if image.ndim == 2:
+            image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
+        height, width = image.shape[:2]
+        lb = Letterbox.fit(width, height, self.input_size_px)
+        rgb = cv2.cvtColor(lb.apply(image), cv2.COLOR_BGR2RGB)
+        blob = (rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0).astype(self._dtype)
+        (output, *_rest) = self._session.run(None, {self._input_name: blob})
+        try:
+            return decode_yolo_output(output, lb, (width, height), self._cfg.confidence, self._cfg.iou_threshold)
+        except DetectorError as err:
+            raise DetectorError(f"{self._path}: {err}") from None
+
+
+@register("onnx")
+def _build(cfg: DetectorConfig, ctx: DetectorContext) -> OnnxDetector:
+    return OnnxDetector(cfg)
