@@ -1,0 +1,141 @@
+"""Optical flow: sparse Lucas-Kanade to carry boxes between detections, dense DIS flow for the
+speed of a crowd too dense to track.
+
+Both work on grayscale frames the pipeline converts once per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.geometry import Homography, Zone, heading_deg
+
+F64 = npt.NDArray[np.float64]
+Gray = npt.NDArray[np.uint8]
+
+_LK_PARAMS = {
+    "winSize": (15, 15),
+    "maxLevel": 2,
+    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+}
+
+
+class BoxFlow:
+    """Moves each box by the median Lucas-Kanade shift of corners found inside it.
+
+    Points that do not come back to where they started (forward-backward check) are dropped: they
+    sit on an occluder's edge or on the background. A box with too few good points is not moved,
+    so the tracker falls back to its own prediction.
+    """
+
+    def __init__(self, points_per_box: int = 24, min_points: int = 3, max_fb_error_px: float = 1.0) -> None:
+        self.points_per_box = points_per_box
+        self.min_points = min_points
+        self.max_fb_error_px = max_fb_error_px
+
+    def carry(self, prev: Gray, curr: Gray, ids: npt.ArrayLike, boxes_xyxy: npt.ArrayLike) -> dict[int, F64]:
+        boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+        id_list = [int(i) for i in np.asarray(ids).reshape(-1)]
+        h, w = prev.shape[:2]
+        starts: list[npt.NDArray[np.float32]] = []
+        owners: list[int] = []
+        for k, (x1, y1, x2, y2) in enumerate(boxes):
+            # The box's middle avoids the background at its corners.
+            bx1, by1 = int(max(x1 + (x2 - x1) * 0.15, 0)), int(max(y1 + (y2 - y1) * 0.05, 0))
+            bx2, by2 = int(min(x2 - (x2 - x1) * 0.15, w)), int(min(y2 - (y2 - y1) * 0.05, h))
+            if bx2 - bx1 < 4 or by2 - by1 < 4:
+                continue
+            pts = cv2.goodFeaturesToTrack(
+                prev[by1:by2, bx1:bx2], maxCorners=self.points_per_box, qualityLevel=0.01, minDistance=3
+            )
+            if pts is None:
+                continue
+            pts = pts.reshape(-1, 2) + np.array([bx1, by1], np.float32)
+            starts.append(pts.astype(np.float32))
+            owners.extend([k] * len(pts))
+        if not starts:
+            return {}
+        p0 = np.concatenate(starts).reshape(-1, 1, 2)
+        p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, curr, p0, None, **_LK_PARAMS)  # type: ignore[call-overload]
+        p0r, st2, _ = cv2.calcOpticalFlowPyrLK(curr, prev, p1, None, **_LK_PARAMS)  # type: ignore[call-overload]
+        fb = np.linalg.norm((p0 - p0r).reshape(-1, 2), axis=1)
+        good = (st1.reshape(-1) == 1) & (st2.reshape(-1) == 1) & (fb < self.max_fb_error_px)
+        shifts = (p1 - p0).reshape(-1, 2).astype(np.float64)
+        owner_arr = np.asarray(owners)
+        out: dict[int, F64] = {}
+        for k in range(len(boxes)):
+            sel = good & (owner_arr == k)
+            if int(sel.sum()) < self.min_points:
+                continue
+            dx, dy = np.median(shifts[sel], axis=0)
+            out[id_list[k]] = boxes[k] + np.array([dx, dy, dx, dy])
+        return out
+
+
+@dataclass(frozen=True)
+class DenseSpeed:
+    """Ground speeds of a zone's moving pixels between two frames."""
+
+    speed_p50_mps: float | None
+    speed_p85_mps: float | None
+    direction_deg: float | None
+    moving_fraction: float
+
+
+class DenseFlowSpeed:
+    """Speed of a dense crowd from DIS optical flow, projected onto the ground.
+
+    Each moving pixel's displacement is mapped through the homography, so a pixel far from the
+    camera counts its true metres. Flow is computed only on the zone's bounding rectangle.
+    """
+
+    def __init__(self, min_flow_px: float = 0.5, max_speed_mps: float = 4.0) -> None:
+        self.min_flow_px = min_flow_px
+        self.max_speed_mps = max_speed_mps
+        self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._masks: dict[tuple[str, int, int], tuple[tuple[int, int, int, int], npt.NDArray[np.bool_]]] = {}
+
+    def _mask(self, zone: Zone, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], npt.NDArray[np.bool_]]:
+        key = (zone.id, shape[0], shape[1])
+        if key not in self._masks:
+            full = np.zeros(shape, np.uint8)
+            poly = np.nan_to_num(zone.image_px).round().astype(np.int32)
+            cv2.fillPoly(full, [poly], 1)
+            ys, xs = np.nonzero(full)
+            if len(xs) == 0:
+                self._masks[key] = ((0, 0, 0, 0), np.zeros((0, 0), bool))
+            else:
+                x1, y1, x2, y2 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+                self._masks[key] = ((x1, y1, x2, y2), full[y1:y2, x1:x2].astype(bool))
+        return self._masks[key]
+
+    def measure(self, prev: Gray, curr: Gray, dt_s: float, zone: Zone, homography: Homography) -> DenseSpeed:
+        (x1, y1, x2, y2), mask = self._mask(zone, (prev.shape[0], prev.shape[1]))
+        if mask.size == 0 or dt_s <= 0:
+            return DenseSpeed(None, None, None, 0.0)
+        a, b = np.ascontiguousarray(prev[y1:y2, x1:x2]), np.ascontiguousarray(curr[y1:y2, x1:x2])
+        flow = np.asarray(self._dis.calc(a, b, None), np.float32)  # type: ignore[call-overload]
+        mag = np.linalg.norm(flow, axis=2)
+        moving = mask & (mag >= self.min_flow_px)
+        frac = float(moving.sum()) / max(int(mask.sum()), 1)
+        if not moving.any():
+            return DenseSpeed(None, None, None, frac)
+        ys, xs = np.nonzero(moving)
+        # Subsample: a few thousand pixels give the same percentiles as all of them.
+        if len(xs) > 4000:
+            pick = np.linspace(0, len(xs) - 1, 4000).astype(int)
+            ys, xs = ys[pick], xs[pick]
+        p0 = np.stack([xs + x1, ys + y1], axis=1).astype(np.float64)
+        p1 = p0 + flow[ys, xs].astype(np.float64)
+        disp = homography.to_ground(p1) - homography.to_ground(p0)
+        speed = np.linalg.norm(disp, axis=1) / dt_s
+        ok = np.isfinite(speed) & (speed <= self.max_speed_mps)
+        if not ok.any():
+            return DenseSpeed(None, None, None, frac)
+        mean = disp[ok].mean(axis=0)
+        direction = heading_deg(float(mean[0]), float(mean[1]))
+        return DenseSpeed(float(np.percentile(speed[ok], 50)), float(np.percentile(speed[ok], 85)), direction, frac)
