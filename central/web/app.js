@@ -1,0 +1,271 @@
+// Entry point: login, initial fetch, live updates, and the wiring between the panels.
+
+import { Alarm, AlertList, isOpen } from "./alerts.js";
+import { api, ApiError, connectEvents, login, logout, setUnauthorizedHandler } from "./api.js";
+import { renderZoneChart } from "./chart.js";
+import { $ } from "./dom.js";
+import { SiteMap } from "./map.js";
+import { losLetters } from "./palette.js";
+import { renderCameras, renderLegend, renderRegionError, renderRegionResult, renderZoneFigures, tickCameras } from "./panels.js";
+
+const state = {
+  me: null,
+  site: null,
+  zones: new Map(),
+  alerts: new Map(),
+  patrols: new Map(),
+  cameras: new Map(),
+  selectedZone: null,
+  history: [],
+  stopEvents: null,
+};
+
+const zoneName = (id) => state.zones.get(id)?.name ?? id;
+const patrolName = (id) => state.patrols.get(id)?.name || id;
+const canChange = () => state.me?.role === "operator" || state.me?.role === "admin";
+
+let map = null;
+let alertList = null;
+let alarm = null;
+let redrawPending = false;
+
+function showLogin(message) {
+  if (state.stopEvents) state.stopEvents();
+  state.stopEvents = null;
+  state.me = null;
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message || "";
+  $("login-user").focus();
+}
+
+function redraw() {
+  if (redrawPending) return;
+  redrawPending = true;
+  requestAnimationFrame(() => {
+    redrawPending = false;
+    const alerts = [...state.alerts.values()];
+    const alertZones = new Set(alerts.filter(isOpen).map((a) => a.zone));
+    map.update({
+      zones: [...state.zones.values()],
+      cameras: [...state.cameras.values()],
+      patrols: [...state.patrols.values()],
+      alertZones,
+      selectedZone: state.selectedZone,
+    });
+    alertList.render(alerts);
+    renderCameras([...state.cameras.values()]);
+    drawDetail();
+  });
+}
+
+function drawDetail() {
+  const zone = state.zones.get(state.selectedZone);
+  $("detail-name").textContent = zone ? zone.name : "— click a zone on the map";
+  renderZoneFigures(zone);
+  const chart = $("detail-chart");
+  if (zone) renderZoneChart(chart, { zone, points: state.history, now: Date.now() / 1000 });
+  else chart.replaceChildren();
+}
+
+async function loadHistory() {
+  const id = state.selectedZone;
+  if (!id) return;
+  try {
+    const body = await api(`/api/zones/${encodeURIComponent(id)}/history?minutes=30`);
+    if (state.selectedZone === id) {
+      state.history = body.points;
+      redraw();
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) console.warn("history:", error.message);
+  }
+}
+
+function selectZone(id) {
+  state.selectedZone = id;
+  state.history = [];
+  redraw();
+  loadHistory();
+}
+
+/** Everything from scratch: on login and after every (re)connect of the event stream. */
+async function refetch() {
+  const [site, zones, alerts, patrols, cameras] = await Promise.all([
+    api("/api/site"),
+    api("/api/zones"),
+    api("/api/alerts?state=all"),
+    api("/api/patrols"),
+    api("/api/cameras"),
+  ]);
+  if (!state.site || JSON.stringify(site) !== JSON.stringify(state.site)) {
+    state.site = site;
+    map.setSite(site);
+    renderLegend(losLetters(site.los_bands));
+    $("site-name").textContent = site.name || "Crowd console";
+    document.title = `${site.name || "Crowd"} — console`;
+  }
+  state.zones = new Map(zones.map((z) => [z.id, z]));
+  state.alerts = new Map(alerts.map((a) => [a.id, a]));
+  state.patrols = new Map(patrols.map((p) => [p.id, p]));
+  state.cameras = new Map(cameras.map((c) => [`${c.site}/${c.camera}`, c]));
+  for (const alert of alerts) alarm.consider(alert, zoneName(alert.zone));
+  if (!state.selectedZone || !state.zones.has(state.selectedZone)) {
+    // Start on the zone that needs attention most, so the chart is never empty when there is data.
+    const worst = [...state.zones.values()].filter((z) => z.latest).sort((a, b) => b.latest.density - a.latest.density)[0];
+    state.selectedZone = worst?.id ?? null;
+  }
+  redraw();
+  loadHistory();
+}
+
+function setConnection(status) {
+  const node = $("conn");
+  node.className = `conn conn-${status}`;
+  node.textContent = { live: "● Live", reconnecting: "Reconnecting…", down: "Offline — retrying" }[status] || status;
+  document.body.dataset.conn = status;
+}
+
+function startEvents() {
+  if (state.stopEvents) state.stopEvents();
+  state.stopEvents = connectEvents({
+    onState: setConnection,
+    onHello: () => {
+      refetch().catch((error) => {
+        if (!(error instanceof ApiError && error.status === 401)) console.warn("refetch:", error.message);
+      });
+    },
+    handlers: {
+      zone: (zone) => {
+        state.zones.set(zone.id, zone);
+        if (zone.id === state.selectedZone && zone.latest) {
+          const last = state.history[state.history.length - 1];
+          if (!last || zone.latest.measured_at > last.measured_at) state.history.push(zone.latest);
+        }
+        if (!state.selectedZone) selectZone(zone.id);
+        redraw();
+      },
+      alert: (alert) => {
+        state.alerts.set(alert.id, alert);
+        alarm.consider(alert, zoneName(alert.zone));
+        redraw();
+      },
+      patrol: (patrol) => {
+        state.patrols.set(patrol.id, patrol);
+        redraw();
+      },
+      camera: (camera) => {
+        state.cameras.set(`${camera.site}/${camera.camera}`, camera);
+        redraw();
+      },
+    },
+  });
+}
+
+async function act(alertId, action, body) {
+  try {
+    const alert = await api(`/api/alerts/${encodeURIComponent(alertId)}/${action}`, { method: "POST", body: body ?? {} });
+    state.alerts.set(alert.id, alert);
+    alarm.consider(alert, zoneName(alert.zone));
+    redraw();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    window.alert(`Could not ${action} the alert: ${error.message}`);
+  }
+}
+
+async function measureRegion(polygon) {
+  const close = () => {
+    $("region-result").hidden = true;
+    map.clearRegion();
+  };
+  try {
+    const result = await api("/api/region", { method: "POST", body: { polygon } });
+    renderRegionResult(result, zoneName, close);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) renderRegionError(error.message, close);
+  }
+}
+
+function setTool(tool) {
+  for (const button of document.querySelectorAll("[data-tool]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.tool === tool));
+  }
+}
+
+async function enter(me) {
+  state.me = me;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("who").textContent = `${me.username} · ${me.role}`;
+  document.body.dataset.role = me.role;
+  startEvents();
+}
+
+function wire() {
+  map = new SiteMap($("map"), {
+    onSelectZone: selectZone,
+    onRegion: measureRegion,
+    onHint: (text) => {
+      $("map-hint").hidden = !text;
+      $("map-hint").textContent = text || "";
+    },
+    onToolEnded: setTool,
+  });
+  alertList = new AlertList({ zoneName, patrolName, canChange, act, onSelectZone: selectZone });
+  alarm = new Alarm();
+
+  for (const button of document.querySelectorAll("[data-tool]")) {
+    button.addEventListener("click", () => setTool(map.setTool(button.dataset.tool)));
+  }
+  $("tool-clear").addEventListener("click", () => {
+    map.clearRegion();
+    setTool(map.setTool(null));
+    $("region-result").hidden = true;
+  });
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      const result = await login($("login-user").value, $("login-pass").value);
+      $("login-pass").value = "";
+      await enter({ username: result.username, role: result.role });
+    } catch (error) {
+      $("login-error").textContent =
+        error instanceof ApiError && error.status === 401
+          ? "Wrong user name or password."
+          : error instanceof ApiError && error.status === 429
+            ? "Too many attempts; wait a minute."
+            : `Sign-in failed: ${error.message}`;
+    }
+  });
+  $("logout").addEventListener("click", async () => {
+    try {
+      await logout();
+    } finally {
+      showLogin("Signed out.");
+    }
+  });
+  setUnauthorizedHandler(() => showLogin(state.me ? "Your session ended; sign in again." : ""));
+
+  setInterval(() => {
+    alertList.tick();
+    tickCameras();
+  }, 1000);
+  // The chart's time axis moves with the clock; history is refetched now and then to catch gaps.
+  setInterval(() => {
+    if (state.me) loadHistory();
+  }, 60000);
+  window.addEventListener("resize", () => redraw());
+}
+
+async function main() {
+  wire();
+  try {
+    await enter(await api("/api/me"));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) showLogin(`Cannot reach the server: ${error.message}`);
+  }
+}
+
+main();
