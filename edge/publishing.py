@@ -1,0 +1,171 @@
+"""How the edge hands its products to the outside world: the Publisher interface and its in-memory twin.
+
+The pipeline sees only `Publisher`; `edge.mqtt_client.MqttPublisher` is the real one (MQTT with an
+on-disk store-and-forward queue), `MemoryPublisher` keeps everything in lists for unit tests.
+`MetricsSink` adapts a publisher to the pipeline's sink interface (`write`/`close`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Protocol
+
+from edge.messages import StatsMessage, StatusMessage, ZoneMetricsMessage
+from edge.types import ZoneMetrics
+
+__all__ = [
+    "LIVE_TIME_THRESHOLD_S",
+    "MemoryPublisher",
+    "MetricsSink",
+    "PipelineHealth",
+    "Publisher",
+    "WallClock",
+    "edge_version",
+    "measured_at",
+    "to_message",
+]
+
+# Source times below this are seconds since the start of a file; above, UNIX time of a live source.
+# 1e9 s is September 2001: no file is 31 years long and no live clock is that far behind.
+LIVE_TIME_THRESHOLD_S = 1e9
+
+
+@dataclass(frozen=True)
+class PipelineHealth:
+    """The pipeline's share of the stats message; the publisher adds its own figures (queue, broker, CPU)."""
+
+    capture_fps: float = 0.0
+    processed_fps: float = 0.0
+    frames_dropped: int = 0
+    frames_skipped: int = 0
+    detector_ms: float = 0.0
+    source_reconnects_1h: int = 0
+
+
+HealthSource = Callable[[], PipelineHealth]
+
+
+WallClock = Callable[[], float]
+
+
+def edge_version() -> str:
+    try:
+        return metadata.version("crowd-analytics")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def measured_at(t_end: float, run_started_at: float) -> float:
+    """UNIX time an interval ended: live sources carry it already; files map source time onto the run's start."""
+    return t_end if t_end >= LIVE_TIME_THRESHOLD_S else run_started_at + t_end
+
+
+def to_message(metrics: ZoneMetrics, *, site: str, seq: int, measured_at_s: float) -> ZoneMetricsMessage:
+    """The wire form of one interval; raises pydantic's ValidationError when a value breaks the contract."""
+    fields = dataclasses.asdict(metrics)
+    return ZoneMetricsMessage.model_validate({**fields, "site": site, "seq": seq, "measured_at": measured_at_s})
+
+
+class Publisher(Protocol):
+    """What the pipeline needs from a publisher. Implementations are thread-safe."""
+
+    def start(self) -> None:
+        """Connect (or begin trying to) and announce the edge as online."""
+
+    def publish_metrics(self, metrics: Sequence[ZoneMetrics]) -> list[ZoneMetricsMessage]:
+        """Number and queue one batch of intervals; returns the messages as they will be sent."""
+        ...
+
+    def set_health_source(self, source: HealthSource) -> None:
+        """Where periodic stats get the pipeline's figures from."""
+
+    def publish_stats(self) -> StatsMessage:
+        """Publish the current stats now (periodic stats also go out on their own)."""
+        ...
+
+    def stop(self, drain_timeout_s: float = 5.0) -> None:
+        """Send what can be sent within the timeout, announce 'stopped', disconnect; the rest stays queued."""
+
+
+class MemoryPublisher:
+    """The in-memory twin of `MqttPublisher`: same numbering and messages, kept in lists."""
+
+    def __init__(self, site: str, camera: str, clock: WallClock = time.time, first_seq: int = 0) -> None:
+        self.site = site
+        self.camera = camera
+        self._clock = clock
+        self.started_at = clock()
+        self._next_seq = first_seq
+        self._lock = threading.Lock()
+        self._health: HealthSource = PipelineHealth
+        self.metrics: list[ZoneMetricsMessage] = []
+        self.statuses: list[StatusMessage] = []
+        self.stats: list[StatsMessage] = []
+
+    def start(self) -> None:
+        self.statuses.append(self._status("online"))
+
+    def publish_metrics(self, metrics: Sequence[ZoneMetrics]) -> list[ZoneMetricsMessage]:
+        with self._lock:
+            out = [
+                to_message(
+                    m, site=self.site, seq=self._next_seq + i, measured_at_s=measured_at(m.t_end, self.started_at)
+                )
+                for i, m in enumerate(metrics)
+            ]
+            self._next_seq += len(out)
+            self.metrics.extend(out)
+        return out
+
+    def set_health_source(self, source: HealthSource) -> None:
+        self._health = source
+
+    def publish_stats(self) -> StatsMessage:
+        h = self._health()
+        msg = StatsMessage(
+            site=self.site,
+            camera=self.camera,
+            at=self._clock(),
+            **dataclasses.asdict(h),
+            broker_reconnects_1h=0,
+            buffered_messages=0,
+            queue_dropped=0,
+            cpu_percent=0.0,
+        )
+        self.stats.append(msg)
+        return msg
+
+    def stop(self, drain_timeout_s: float = 5.0) -> None:
+        self.statuses.append(self._status("stopped"))
+
+    def _status(self, state: str) -> StatusMessage:
+        return StatusMessage.model_validate(
+            {
+                "site": self.site,
+                "camera": self.camera,
+                "state": state,
+                "version": edge_version(),
+                "started_at": self.started_at,
+                "at": self._clock(),
+            }
+        )
+
+
+class MetricsSink:
+    """The pipeline's sink interface (`write`, `close`) on top of a Publisher."""
+
+    def __init__(self, publisher: Publisher, drain_timeout_s: float = 5.0) -> None:
+        self._publisher = publisher
+        self._drain_timeout_s = drain_timeout_s
+
+    def write(self, metrics: Sequence[ZoneMetrics]) -> None:
+        if metrics:
+            self._publisher.publish_metrics(metrics)
+
+    def close(self) -> None:
+        self._publisher.stop(self._drain_timeout_s)
