@@ -154,7 +154,9 @@ class MqttConfig(_Model):
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
     topic_prefix: str = Field(default="crowd/v1", min_length=1, description="Prefix of every topic.")
     username: str | None = Field(default=None, description="Username; or set CROWD_MQTT_USERNAME.")
-    password: str | None = Field(default=None, description="Password; or set CROWD_MQTT_PASSWORD. Never logged.")
+    password: str | None = Field(
+        default=None, repr=False, description="Password; or set CROWD_MQTT_PASSWORD. Never logged."
+    )
     tls: TlsConfig | None = Field(default=None, description="TLS settings; absent means plain TCP.")
     queue_path: str = Field(default="edge-queue.sqlite", description="On-disk store-and-forward queue (SQLite).")
     queue_max_messages: int = Field(
