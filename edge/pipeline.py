@@ -1,0 +1,243 @@
+"""The edge loop: source -> detector (every N frames) or optical flow -> tracker -> zone metrics -> sinks.
+
+`Pipeline.run` reads in one sitting: per frame it detects or carries boxes, updates the tracks,
+maps confirmed people's foot points to the ground, feeds the aggregator and hands closed intervals
+to the sinks. A live source that has nothing new yields None; the loop then only lets the clock
+advance, so a dead stream gives stale intervals, never made-up ones. Stop it by setting `stop`
+(the CLI does on SIGTERM/SIGINT): the interval in progress is flushed and the sinks are closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.annotate import Annotator, draw_frame
+from edge.calibration import CameraGeometry, build_geometry
+from edge.config import EdgeConfig
+from edge.detectors import Detector, build_detector
+from edge.flow import BoxFlow, DenseFlowSpeed, DenseSpeed
+from edge.metrics import FRUIN_WALKWAY_BANDS, MetricsSettings, Observation, ZoneMetricsAggregator
+from edge.sinks import Sink
+from edge.sources import Source
+from edge.tracking import Tracker, TrackerSettings
+from edge.types import Frame, Tracks, ZoneMetrics
+
+log = logging.getLogger(__name__)
+
+DetectorFactory = Callable[[EdgeConfig, CameraGeometry], Detector]
+Gray = npt.NDArray[np.uint8]
+_RATE_WINDOW_S = 10.0
+_HOUR_S = 3600.0
+
+
+def default_detector_factory(cfg: EdgeConfig, geometry: CameraGeometry) -> Detector:
+    return build_detector(
+        cfg.detector, image_to_ground=geometry.homography.image_to_ground, image_size=geometry.frame_size
+    )
+
+
+@dataclass(frozen=True)
+class PipelineStats:
+    """Health figures for the stats message; rates over the last 10 s of wall time."""
+
+    frames_read: int
+    frames_processed: int
+    capture_fps: float
+    processed_fps: float
+    frames_dropped: int
+    frames_skipped: int
+    detector_ms: float
+    detections_run: int
+    source_reconnects_1h: int
+    wall_s: float
+
+
+def metrics_settings(cfg: EdgeConfig) -> MetricsSettings:
+    m = cfg.metrics
+    return MetricsSettings(
+        interval_s=m.interval_s,
+        speed_window_s=m.speed_window_s,
+        max_speed_mps=m.max_speed_mps,
+        los_bands=dict(m.los_bands) if m.los_bands else dict(FRUIN_WALKWAY_BANDS),
+        dense_flow_min_count=m.dense_flow_min_count,
+        stale_after_s=m.stale_after_s,
+    )
+
+
+class Pipeline:
+    def __init__(
+        self,
+        cfg: EdgeConfig,
+        source: Source,
+        sinks: Sequence[Sink],
+        *,
+        detector_factory: DetectorFactory = default_detector_factory,
+        annotator: Annotator | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cfg = cfg
+        self.source = source
+        self.sinks = list(sinks)
+        self.detector_factory = detector_factory
+        self.annotator = annotator
+        self.on_frame = on_frame
+        self.clock = clock
+        t = cfg.tracking
+        self.tracker = Tracker(TrackerSettings(min_hits=t.min_hits, max_age_s=t.max_age_s, iou_gate=t.iou_gate))
+        self.box_flow = BoxFlow()
+        self.dense_flow = DenseFlowSpeed(max_speed_mps=cfg.metrics.max_speed_mps)
+        # Zones are known before the first frame (areas do not depend on its size), so a live
+        # source that never delivers still reports stale intervals.
+        self.geometry = build_geometry(cfg)
+        self.aggregator = ZoneMetricsAggregator(
+            cfg.camera.id, self.geometry.zones, self.geometry.lines, metrics_settings(cfg), live=source.live
+        )
+        self.detector: Detector | None = None
+        self.last_metrics: dict[str, ZoneMetrics] = {}
+        self._sized = False
+        self._tracks = Tracks.empty()
+        self._prev_gray: Gray | None = None
+        self._prev_t_s = 0.0
+        self._frames_processed = 0
+        self._detector_s_total = 0.0
+        self._detections_run = 0
+        self._started_wall = time.monotonic()
+        self._rate_marks: deque[tuple[float, int, int]] = deque()
+        self._reconnect_times: deque[float] = deque()
+        self._reconnects_seen = 0
+        self._lock = threading.Lock()
+
+    def run(self, stop: threading.Event | None = None, max_frames: int | None = None) -> PipelineStats:
+        stop = stop or threading.Event()
+        try:
+            for frame in self.source.frames():
+                if stop.is_set():
+                    break
+                if frame is None:
+                    self._emit(self.aggregator.tick(self.clock()))
+                else:
+                    self._process(frame)
+                    if max_frames is not None and self._frames_processed >= max_frames:
+                        break
+                self._watch_source()
+        finally:
+            self._emit(self.aggregator.flush())
+            self.source.close()
+            for sink in self.sinks:
+                sink.close()
+            if self.annotator is not None:
+                self.annotator.close()
+        return self.stats()
+
+    def _process(self, frame: Frame) -> None:
+        size = (frame.image.shape[1], frame.image.shape[0])
+        if not self._sized or size != self.geometry.frame_size:
+            self._resize(size)
+        gray: Gray = frame.image if frame.image.ndim == 2 else cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
+
+        every_n = self.cfg.detector.every_n_frames
+        if self._frames_processed % every_n == 0 or self._prev_gray is None:
+            assert self.detector is not None
+            t0 = time.perf_counter()
+            detections = self.detector.detect(frame)
+            self._detector_s_total += time.perf_counter() - t0
+            self._detections_run += 1
+            self._tracks = self.tracker.update(frame.t_s, detections)
+        else:
+            moved = self.box_flow.carry(self._prev_gray, gray, self._tracks.ids, self._tracks.xyxy)
+            self._tracks = self.tracker.carry(frame.t_s, moved)
+
+        dense: dict[str, DenseSpeed] = {}
+        if self._prev_gray is not None:
+            for zone in self.aggregator.zones_needing_dense_flow():
+                dense[zone.id] = self.dense_flow.measure(
+                    self._prev_gray, gray, frame.t_s - self._prev_t_s, zone, self.geometry.homography
+                )
+        self._emit(self.aggregator.add(self._observation(frame), dense))
+
+        if self.annotator is not None:
+            los = {zone_id: m.los for zone_id, m in self.last_metrics.items()}
+            self.annotator.write(draw_frame(frame, self._tracks, self.geometry, los), frame.index)
+        if self.on_frame is not None:
+            self.on_frame(frame)
+        self._prev_gray, self._prev_t_s = gray, frame.t_s
+        with self._lock:
+            self._frames_processed += 1
+            self._rate_marks.append((time.monotonic(), self.source.counters.frames_read, self._frames_processed))
+
+    def _observation(self, frame: Frame) -> Observation:
+        people = self._tracks.confirmed
+        foot_px = self._tracks.foot_points_px[people].astype(np.float64)
+        return Observation(
+            frame_index=frame.index,
+            t_s=frame.t_s,
+            track_ids=self._tracks.ids[people],
+            ground_m=self.geometry.homography.to_ground(foot_px),
+            image_px=foot_px,
+        )
+
+    def _resize(self, size: tuple[int, int]) -> None:
+        """First frame, or a stream that came back at another resolution: pixels change, metres do not."""
+        if self._sized:
+            log.warning("frame size changed from %s to %s; tracks restart", self.geometry.frame_size, size)
+            self.tracker = Tracker(self.tracker.settings)
+            self._tracks = Tracks.empty()
+            self._prev_gray = None
+        self.geometry = build_geometry(self.cfg, size)
+        self.aggregator.zones = list(self.geometry.zones)
+        self.detector = self.detector_factory(self.cfg, self.geometry)
+        self._sized = True
+
+    def _emit(self, metrics: list[ZoneMetrics]) -> None:
+        if not metrics:
+            return
+        for m in metrics:
+            self.last_metrics[m.zone] = m
+        for sink in self.sinks:
+            sink.write(metrics)
+
+    def _watch_source(self) -> None:
+        n = self.source.counters.reconnects
+        now = time.monotonic()
+        if n > self._reconnects_seen:
+            self._reconnect_times.extend([now] * (n - self._reconnects_seen))
+            self._reconnects_seen = n
+        while self._reconnect_times and now - self._reconnect_times[0] > _HOUR_S:
+            self._reconnect_times.popleft()
+
+    def stats(self) -> PipelineStats:
+        """Safe to call from another thread (the publisher's stats timer)."""
+        now = time.monotonic()
+        with self._lock:
+            while len(self._rate_marks) > 2 and now - self._rate_marks[0][0] > _RATE_WINDOW_S:
+                self._rate_marks.popleft()
+            marks = list(self._rate_marks)
+            processed = self._frames_processed
+        capture_fps = processed_fps = 0.0
+        if len(marks) >= 2 and marks[-1][0] > marks[0][0]:
+            span = marks[-1][0] - marks[0][0]
+            capture_fps = (marks[-1][1] - marks[0][1]) / span
+            processed_fps = (marks[-1][2] - marks[0][2]) / span
+        c = self.source.counters
+        return PipelineStats(
+            frames_read=c.frames_read,
+            frames_processed=processed,
+            capture_fps=capture_fps,
+            processed_fps=processed_fps,
+            frames_dropped=c.frames_dropped,
+            frames_skipped=c.frames_skipped,
+            detector_ms=1000.0 * self._detector_s_total / self._detections_run if self._detections_run else 0.0,
+            detections_run=self._detections_run,
+            source_reconnects_1h=len(self._reconnect_times),
+            wall_s=now - self._started_wall,
+        )
