@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity anywhere: a NaN polygon corner or threshold would silently poison every measurement.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CameraConfig(_Model):
@@ -219,8 +220,13 @@ def load(path: str | Path) -> EdgeConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{p}: cannot read config: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{p}: cannot read config: not UTF-8 text (byte {err.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    except RecursionError:
+        # PyYAML builds nested nodes recursively; a few thousand '[' would otherwise escape as a crash.
+        raise ConfigError(f"{p}: not valid YAML: nested too deeply") from None
     return parse(data, p)
