@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -60,7 +61,7 @@ def test_record_then_replay_keeps_payloads_and_timing(broker: MosquittoBroker, t
         assert rec.wait_for(3, timeout_s=5)
     recorded = read_records(first)
     assert [r.payload for r in recorded] == [p for _, p in sent]
-    gaps = [b.received_at - a.received_at for a, b in zip(recorded, recorded[1:], strict=False)]
+    gaps = [b.received_at - a.received_at for a, b in itertools.pairwise(recorded)]
     assert gaps == pytest.approx([0.4, 0.6], abs=0.15)
 
     with MqttRecorder(broker.host, broker.port, "crowd/#", second) as rec:
@@ -69,7 +70,7 @@ def test_record_then_replay_keeps_payloads_and_timing(broker: MosquittoBroker, t
         assert rec.wait_for(3, timeout_s=5)
     again = read_records(second)
     assert [r.payload for r in again] == [r.payload for r in recorded]
-    gaps2 = [b.received_at - a.received_at for a, b in zip(again, again[1:], strict=False)]
+    gaps2 = [b.received_at - a.received_at for a, b in itertools.pairwise(again)]
     assert gaps2 == pytest.approx([g / 2 for g in gaps], abs=0.15)
 
 
