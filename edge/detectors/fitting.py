@@ -26,10 +26,12 @@ Mask = npt.NDArray[np.uint8]
 class FitParams:
     """Tunables of the box fitting; defaults were chosen on PETS 2009 and synthetic scenes."""
 
-    aspect_w_per_h: float = 0.38  # width / height of a walking person's box
-    min_fill: float = 0.35  # foreground fraction a box needs to be a person
-    background_penalty: float = 0.6  # cost of a background pixel inside a box, vs. a foreground one
+    aspect_w_per_h: float = 0.35  # width / height of a walking person's box (PETS ground truth: median 0.35)
+    min_fill: float = 0.3  # foreground fraction a box needs to be a person
+    background_penalty: float = 0.5  # cost of a background pixel inside a box, vs. a foreground one
     min_blob_fraction: float = 0.15  # blobs smaller than this fraction of a person's box are noise
+    min_new_fraction: float = 0.2  # foreground a further box must newly cover, as a fraction of its area
+    min_visible: float = 0.4  # a box may be cut by the frame's edge down to this fraction
     step_px: int = 2  # candidate foot grid
     max_people_per_blob: int = 40
     # scale-free fallback
@@ -93,19 +95,33 @@ def _fit_blob(
     x1 = np.clip(np.round(uu + ww / 2), 0, width).astype(np.int64)
     y0 = np.clip(np.round(vv + 1 - hh), 0, height).astype(np.int64)
     y1 = np.clip(np.round(vv + 1), 0, height).astype(np.int64)
-    full_area = np.maximum(hh * ww, 1.0)
+    # Boxes cut by the frame's edge are judged on their visible part (people entering or leaving).
+    visible = ((x1 - x0) * (y1 - y0)).astype(np.float64)
+    usable = visible >= p.min_visible * hh * ww
+    visible = np.maximum(visible, 1.0)
     # Work in the region all candidates can reach, with only this blob's pixels as foreground.
     rx0, ry0, rx1, ry1 = int(x0.min()), int(y0.min()), int(x1.max()), int(y1.max())
-    region = (labels[ry0:ry1, rx0:rx1] == label).astype(np.float64)
+    fg = (labels[ry0:ry1, rx0:rx1] == label).astype(np.float64)
     bx0, bx1, by0, by1 = x0 - rx0, x1 - rx0, y0 - ry0, y1 - ry0
+
+    def box_sums(image: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        integral = cv2.integral(image, sdepth=cv2.CV_64F)
+        return np.asarray(integral[by1, bx1] - integral[by0, bx1] - integral[by1, bx0] + integral[by0, bx0])
+
+    fill = box_sums(fg) / visible
+    usable &= fill >= p.min_fill
+    if not np.any(usable):
+        return
+    # Greedy set cover: each new box is worth the foreground it newly covers, less the background it
+    # newly covers; pixels already covered by a taken box are neither (so a neighbour half hidden
+    # behind a taken box still earns its visible half).
+    uncovered = np.ones_like(fg)
     for _ in range(p.max_people_per_blob):
-        integral = cv2.integral(region, sdepth=cv2.CV_64F)
-        count = integral[by1, bx1] - integral[by0, bx1] - integral[by1, bx0] + integral[by0, bx0]
-        fill = count / full_area
-        gain = count - p.background_penalty * (full_area - count)
-        gain[fill < p.min_fill] = -np.inf
+        new_fg = box_sums(fg * uncovered)
+        new_bg = box_sums((1.0 - fg) * uncovered)
+        gain = np.where(usable & (new_fg >= p.min_new_fraction * visible), new_fg - p.background_penalty * new_bg, -1.0)
         best = int(np.argmax(gain))
-        if not np.isfinite(gain[best]) or gain[best] <= 0:
+        if gain[best] <= 0:
             return
         boxes.append(
             [
@@ -116,7 +132,7 @@ def _fit_blob(
             ]
         )
         scores.append(float(np.clip(fill[best] / (2 * p.min_fill), 0.0, 1.0)))
-        region[by0[best] : by1[best], bx0[best] : bx1[best]] = 0.0
+        uncovered[by0[best] : by1[best], bx0[best] : bx1[best]] = 0.0
 
 
 def blobs_to_people(mask: Mask, params: FitParams | None = None) -> Detections:

@@ -28,8 +28,13 @@ Mask = npt.NDArray[np.uint8]
 
 @dataclass(frozen=True)
 class BackgroundParams:
-    history_frames: int = 500
+    # MOG2 calls a colour background once it holds 1 - 0.9 of a pixel's weight, so at learning rate
+    # a (per frame) a person standing still joins the background after about 0.1 / a frames. The rate
+    # is set from source time so this lasts about 0.1 * history_s seconds at any frame rate.
+    history_s: float = 150.0
+    warmup_s: float = 3.0  # first seconds: learn fast (rate 1 / 2n) so the scene is known quickly
     var_threshold: float = 16.0  # squared Mahalanobis distance for "foreground"
+    gain_grid_px: int = 4  # sampling step of the brightness compensation
     blur_px: int = 3  # pre-blur against sensor noise and compression blocks
     open_px: int = 3
     close_w_px: int = 3
@@ -42,15 +47,59 @@ class BackgroundModel:
     def __init__(self, params: BackgroundParams | None = None) -> None:
         self.params = params or BackgroundParams()
         self._mog = cv2.createBackgroundSubtractorMOG2(
-            history=self.params.history_frames, varThreshold=self.params.var_threshold, detectShadows=True
+            history=500, varThreshold=self.params.var_threshold, detectShadows=True
         )
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (self.params.open_px, self.params.open_px))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (self.params.close_w_px, self.params.close_h_px))
 
-    def apply(self, image: npt.NDArray[np.uint8]) -> Mask:
+        self._frames = 0
+        self._t0_s: float | None = None
+        self._last_t_s: float | None = None
+        self._dt_s = 0.1
+
+    def learning_rate(self, t_s: float) -> float:
+        """Per-frame rate: 1 / 2n while warming up, then frame interval / history."""
+        if self._last_t_s is not None and t_s > self._last_t_s:
+            # smoothed frame interval; a stalled or jumping live clock must not swing the rate
+            self._dt_s = 0.9 * self._dt_s + 0.1 * min(t_s - self._last_t_s, 1.0)
+        if self._t0_s is None:
+            self._t0_s = t_s
+        self._last_t_s = t_s
+        self._frames += 1
+        if t_s - self._t0_s < self.params.warmup_s or self._frames < 3:
+            return 1.0 / (2 * self._frames)
+        return min(1.0, self._dt_s / self.params.history_s)
+
+    def compensate_gain(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """The image scaled to the background's brightness.
+
+        A passing cloud changes the whole scene by a few percent, more than the model's tolerance on
+        bright surfaces, and learning it away at a slow rate would take minutes. The median ratio over
+        a sparse grid ignores the people, who cover a minority of the pixels.
+        """
+        if self._frames < 2:
+            return image
+        background = self._mog.getBackgroundImage()
+        if background is None or background.shape != image.shape:
+            return image
+        step = self.params.gain_grid_px
+        sample = image[::step, ::step].reshape(-1, image.shape[2] if image.ndim == 3 else 1).astype(np.float32)
+        ref = np.asarray(background)[::step, ::step].reshape(sample.shape).astype(np.float32)
+        usable = np.all((sample > 15) & (sample < 240) & (ref > 15) & (ref < 240), axis=1)
+        if usable.sum() < 100:
+            return image
+        gain = np.median(ref[usable] / sample[usable], axis=0)
+        if np.all(np.abs(gain - 1.0) < 0.01):
+            return image
+        gain = np.clip(gain, 0.5, 2.0)
+        return np.asarray(cv2.convertScaleAbs(image.astype(np.float32) * gain.reshape(1, 1, -1)), np.uint8)
+
+    def apply(self, image: npt.NDArray[np.uint8], t_s: float) -> Mask:
+        rate = self.learning_rate(t_s)
         if self.params.blur_px > 1:
             image = np.asarray(cv2.GaussianBlur(image, (self.params.blur_px, self.params.blur_px), 0), np.uint8)
-        raw = self._mog.apply(image)
+        image = self.compensate_gain(image)
+        raw = self._mog.apply(image, learningRate=rate)
         fg = np.where(raw == 255, np.uint8(255), np.uint8(0))  # 127 = shadow
         fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open), np.uint8)
         return np.asarray(cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close), np.uint8)
@@ -97,7 +146,7 @@ class OfflineDetector:
         if size != self._frame_size or self._background is None:
             self._reset_for(size)
         assert self._background is not None
-        return self._background.apply(frame.image)
+        return self._background.apply(frame.image, frame.t_s)
 
     def detect(self, frame: Frame) -> Detections:
         mask = self.foreground(frame)
