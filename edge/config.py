@@ -126,7 +126,7 @@ class TrackingConfig(_Model):
 class MetricsConfig(_Model):
     interval_s: float = Field(default=1.0, gt=0, le=3600, description="Length of one metrics interval in seconds.")
     speed_window_s: float = Field(
-        default=1.0, gt=0, le=60, description="Window over which a track's ground speed is measured."
+        default=2.0, gt=0, le=60, description="Window over which a track's ground speed is measured."
     )
     max_speed_mps: float = Field(
         default=4.0, gt=0, description="Speeds above this are implausible for walking and rejected."
