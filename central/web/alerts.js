@@ -164,7 +164,7 @@ export class Alarm {
   }
 
   showMute() {
-    this.muteButton.textContent = this.muted ? "🔇 Muted" : "🔊 Sound on";
+    this.muteButton.textContent = this.muted ? "Sound: muted" : "Sound: on";
     this.muteButton.setAttribute("aria-pressed", String(this.muted));
     this.muteButton.classList.toggle("muted", this.muted);
   }

@@ -1,7 +1,7 @@
 // Entry point: login, initial fetch, live updates, and the wiring between the panels.
 
 import { Alarm, AlertList, isOpen } from "./alerts.js";
-import { api, ApiError, connectEvents, login, logout, setUnauthorizedHandler } from "./api.js";
+import { api, ApiError, connectEvents, cookie, login, logout, setUnauthorizedHandler } from "./api.js";
 import { renderZoneChart } from "./chart.js";
 import { $ } from "./dom.js";
 import { SiteMap } from "./map.js";
@@ -261,6 +261,12 @@ function wire() {
 
 async function main() {
   wire();
+  // Without the readable CSRF cookie there is no session: skip the request, whose 401 the browser
+  // would log as an error.
+  if (!cookie("crowd_csrf")) {
+    showLogin();
+    return;
+  }
   try {
     await enter(await api("/api/me"));
   } catch (error) {

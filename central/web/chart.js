@@ -6,7 +6,7 @@ import { clear, formatClock, s } from "./dom.js";
 
 const PAST_S = 30 * 60;
 const AHEAD_S = 10 * 60;
-const MARGIN = { left: 46, right: 52, top: 10, bottom: 22 };
+const MARGIN = { left: 46, right: 52, top: 26, bottom: 22 };
 
 function niceMax(value) {
   if (!(value > 0)) return 1;
@@ -94,8 +94,8 @@ export function renderZoneChart(container, { zone, points, now }) {
     svg.append(s("text", { x: MARGIN.left - 6, y: yy + 4, class: "axis axis-left", text: fmt(v) }));
     svg.append(s("text", { x: width - MARGIN.right + 6, y: yy + 4, class: "axis axis-right", text: fmt(v * area) }));
   }
-  svg.append(s("text", { x: 4, y: MARGIN.top + 2, class: "axis-title", text: "p/m²" }));
-  svg.append(s("text", { x: width - 4, y: MARGIN.top + 2, class: "axis-title axis-title-right", text: "people" }));
+  svg.append(s("text", { x: MARGIN.left - 6, y: 12, class: "axis-title axis-left", text: "p/m²" }));
+  svg.append(s("text", { x: width - MARGIN.right + 6, y: 12, class: "axis-title", text: "people" }));
 
   // Time ticks every 5 minutes, labelled by clock time.
   const firstTick = Math.ceil(t0 / 300) * 300;
@@ -129,6 +129,7 @@ export function renderZoneChart(container, { zone, points, now }) {
   svg.append(s("path", { d: path(recent.map((p) => [x(p.measured_at), yMain(p.density)])), class: "line line-density" }));
   svg.append(s("line", { x1: x(now), x2: x(now), y1: MARGIN.top, y2: height - MARGIN.bottom, class: "now" }));
   svg.append(s("text", { x: x(now) + 4, y: MARGIN.top + 10, class: "now-label", text: "now" }));
+  svg.append(s("text", { x: x(now) + 4, y: MARGIN.top + 24, class: "now-label forecast-label", text: "forecast →" }));
 
   // Speed strip.
   const speedTop = mainHeight + 6;
@@ -137,10 +138,11 @@ export function renderZoneChart(container, { zone, points, now }) {
   const speedMax = niceMax(Math.max(1.5, ...speeds));
   const ySpeed = (v) => speedBottom - (v / speedMax) * (speedBottom - speedTop - 4);
   svg.append(s("rect", { x: MARGIN.left, y: speedTop, width: width - MARGIN.left - MARGIN.right, height: speedBottom - speedTop, class: "strip" }));
-  for (const v of [0, speedMax / 2, speedMax]) {
+  for (const v of [0, speedMax]) {
     svg.append(s("text", { x: MARGIN.left - 6, y: ySpeed(v) + 4, class: "axis axis-left", text: fmt(v) }));
   }
-  svg.append(s("text", { x: 4, y: speedTop + 10, class: "axis-title", text: "m/s" }));
+  svg.append(s("text", { x: MARGIN.left + 6, y: speedTop + 13, class: "axis-title", text: "walking speed, m/s" }));
+  svg.append(s("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: speedTop, y2: speedTop, class: "grid" }));
   svg.append(s("path", { d: path(recent.map((p) => [x(p.measured_at), p.speed_p85 == null ? NaN : ySpeed(p.speed_p85)])), class: "line line-speed85" }));
   svg.append(s("path", { d: path(recent.map((p) => [x(p.measured_at), p.speed_p50 == null ? NaN : ySpeed(p.speed_p50)])), class: "line line-speed50" }));
 
@@ -150,13 +152,13 @@ export function renderZoneChart(container, { zone, points, now }) {
     ["line-speed50", "speed median"],
     ["line-speed85", "speed 85th pct"],
   ];
-  let lx = MARGIN.left + 8;
-  const legendY = speedTop + 12;
+  let lx = MARGIN.left + 40;
+  const legendY = 12;
   for (const [cls, label] of legend) {
     svg.append(s("line", { x1: lx, x2: lx + 16, y1: legendY - 4, y2: legendY - 4, class: `line ${cls}` }));
     const text = s("text", { x: lx + 20, y: legendY, class: "legend-text", text: label });
     svg.append(text);
-    lx += 28 + label.length * 6.2;
+    lx += 30 + text.getComputedTextLength();
   }
   if (recent.length === 0) {
     svg.append(s("text", { x: width / 2, y: mainHeight / 2, class: "chart-empty", text: "No measurements in the last 30 minutes" }));

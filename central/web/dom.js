@@ -53,7 +53,7 @@ export function formatAge(seconds) {
 export function formatClock(unixSeconds) {
   if (!Number.isFinite(unixSeconds)) return "—";
   const d = new Date(unixSeconds * 1000);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 export function formatDistance(metres) {

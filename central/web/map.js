@@ -94,14 +94,17 @@ export class SiteMap {
 
   fit() {
     if (!this.site) return;
+    // Frame the zones: they are what operators watch; the base map is context around them.
     const points = [];
     for (const zone of this.data?.zones || []) points.push(...zone.polygon);
-    for (const feature of this.site.basemap?.features || []) points.push(...geometryPoints(feature.geometry));
+    if (points.length === 0) {
+      for (const feature of this.site.basemap?.features || []) points.push(...geometryPoints(feature.geometry));
+    }
     const xy = points.map(([lon, lat]) => this.projection.toXY(lon, lat));
     if (xy.length === 0) xy.push([-150, -100], [150, 100]);
     const xs = xy.map((p) => p[0]);
     const ys = xy.map((p) => p[1]);
-    const pad = Math.max(20, 0.08 * Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)));
+    const pad = Math.max(15, 0.15 * Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)));
     this.home = {
       x: Math.min(...xs) - pad,
       y: Math.min(...ys) - pad,
@@ -253,14 +256,26 @@ export class SiteMap {
       layer.append(path);
 
       const [cx, cy] = centroid(xy);
+      // Labels keep their screen size; a zone too small on screen shows only its letter.
+      const widthPx = (Math.max(...xy.map((p) => p[0])) - Math.min(...xy.map((p) => p[0]))) / mpp;
+      const heightPx = (Math.max(...xy.map((p) => p[1])) - Math.min(...xy.map((p) => p[1]))) / mpp;
+      const full = widthPx > 90 && heightPx > 60;
+      const scale = Math.max(0.6, Math.min(1.3, Math.min(widthPx / 140, heightPx / 90)));
       const ink = letter ? losTextColour(letter, this.letters) : "#ffffff";
-      const label = s("g", { class: "zone-label", transform: `translate(${cx},${cy})`, fill: ink });
-      label.append(s("text", { class: "zone-los", "font-size": 26 * mpp, y: -2 * mpp, text: letter || (latest?.stale ? "stale" : "–") }));
-      label.append(s("text", { class: "zone-name", "font-size": 12 * mpp, y: 14 * mpp, text: zone.name }));
-      if (latest && !latest.stale) {
-        const people = `${Math.round(latest.count)} ppl · ${latest.density.toFixed(2)}/m²`;
-        label.append(s("text", { class: "zone-figures", "font-size": 11 * mpp, y: 28 * mpp, text: people }));
+      const halo = ink === "#ffffff" ? "rgba(0,0,0,0.55)" : "rgba(255,255,255,0.45)";
+      const label = s("g", { class: "zone-label", transform: `translate(${cx},${cy})`, fill: ink, stroke: halo, "stroke-width": 3 * mpp });
+      const losSize = 26 * mpp * scale;
+      label.append(s("text", { class: "zone-los", "font-size": losSize, y: full ? -2 * mpp * scale : losSize * 0.35, text: letter || (latest?.stale ? "stale" : "–") }));
+      if (full) {
+        const maxChars = Math.max(4, Math.floor(widthPx / (7.5 * scale)));
+        const name = zone.name.length > maxChars ? `${zone.name.slice(0, maxChars - 1)}…` : zone.name;
+        label.append(s("text", { class: "zone-name", "font-size": 12 * mpp * scale, y: 14 * mpp * scale, text: name }));
+        if (latest && !latest.stale) {
+          const people = `${Math.round(latest.count)} ppl · ${latest.density.toFixed(2)}/m²`;
+          label.append(s("text", { class: "zone-figures", "font-size": 11 * mpp * scale, y: 28 * mpp * scale, text: people }));
+        }
       }
+      path.append(s("title", { text: zone.name }));
       labels.append(label);
     }
   }
@@ -283,7 +298,7 @@ export class SiteMap {
       g.append(s("title", { text: `Camera ${camera.camera}: ${camera.state}` }));
       g.append(s("rect", { x: -r, y: -r * 0.7, width: 2 * r, height: 1.4 * r, rx: 2 * mpp }));
       g.append(s("text", { class: "camera-glyph", "font-size": 11 * mpp, y: 4 * mpp, text: cameraGlyph(camera.state) }));
-      g.append(s("text", { class: "camera-name", "font-size": 10 * mpp, x: r + 3 * mpp, y: 4 * mpp, text: camera.camera }));
+      g.append(s("text", { class: "camera-name", "font-size": 10 * mpp, x: r + 3 * mpp, y: 4 * mpp, "stroke-width": 3 * mpp, text: camera.camera }));
       layer.append(g);
     }
   }
@@ -298,7 +313,7 @@ export class SiteMap {
       if (track.length > 1) g.append(s("path", { d: lineOf(track), class: "patrol-track" }));
       if (Number.isFinite(patrol.acc_m) && patrol.acc_m > 0) g.append(s("circle", { cx: x, cy: y, r: patrol.acc_m, class: "patrol-accuracy" }));
       g.append(s("circle", { cx: x, cy: y, r: 6 * mpp, class: "patrol-dot" }));
-      g.append(s("text", { x: x + 9 * mpp, y: y + 4 * mpp, "font-size": 12 * mpp, class: "patrol-name", text: patrol.name || patrol.id }));
+      g.append(s("text", { x: x + 9 * mpp, y: y + 4 * mpp, "font-size": 12 * mpp, "stroke-width": 3 * mpp, class: "patrol-name", text: patrol.name || patrol.id }));
       g.append(s("title", { text: `Patrol ${patrol.name || patrol.id}${patrol.stale ? " (position is old)" : ""}, ±${Math.round(patrol.acc_m || 0)} m` }));
       layer.append(g);
     }
