@@ -1,0 +1,197 @@
+"""The console's modules in a real Chromium, served as plain static files (no central needed).
+
+Checks the parts that need no server: the map projection, the palette's order, that markup in zone,
+patrol and camera names is shown as text and never parsed, the alarm's once-per-alert rule, and the chart.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.console import CHROMIUM_ARGS, find_chromium
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+WEB = Path(__file__).resolve().parents[2] / "central" / "web"
+MARKUP = '<img src=x onerror="window.__xss=1"><b>bold</b>'
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(WEB)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    errors: list[str] = []
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            tab = browser.new_page(viewport={"width": 1366, "height": 768})
+            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            tab.on("pageerror", lambda e: errors.append(str(e)))
+            tab.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            # Without a session cookie the page shows the login and makes no request.
+            tab.wait_for_selector("#login:not([hidden])")
+            tab.evaluate("document.getElementById('app').hidden = false")
+            yield tab
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert errors == []
+
+
+def test_projection_round_trip_and_scale(page: Any) -> None:
+    result = page.evaluate(
+        """async () => {
+            const { makeProjection } = await import('./map.js');
+            const p = makeProjection([7.4474, 46.948]);
+            const east = p.toXY(7.4474 + 100 / (111320 * Math.cos(46.948 * Math.PI / 180)), 46.948);
+            const north = p.toXY(7.4474, 46.948 + 50 / 110574);
+            const back = p.toLonLat(...p.toXY(7.45, 46.95));
+            return { east, north, back };
+        }"""
+    )
+    assert result["east"][0] == pytest.approx(100, abs=1e-6)
+    assert result["north"][1] == pytest.approx(-50, abs=1e-6)  # SVG y grows downwards
+    assert result["back"] == pytest.approx([7.45, 46.95], abs=1e-12)
+
+
+def test_palette_lightness_falls_from_a_to_f(page: Any) -> None:
+    result = page.evaluate(
+        """async () => {
+            const { losColour, losLetters, NO_DATA_COLOUR } = await import('./palette.js');
+            const letters = losLetters({ F: 2.17, A: 0, C: 0.43, B: 0.31, E: 1.08, D: 0.72 });
+            return { letters, colours: letters.map((l) => losColour(l, letters)),
+                     unknown: losColour('Z', letters), noData: NO_DATA_COLOUR,
+                     three: ['low', 'mid', 'high'].map((l) => losColour(l, ['low', 'mid', 'high'])) };
+        }"""
+    )
+    assert result["letters"] == ["A", "B", "C", "D", "E", "F"]
+
+    def lightness(hex_colour: str) -> float:
+        r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    values = [lightness(c) for c in result["colours"]]
+    assert all(a > b for a, b in itertools.pairwise(values)), values
+    assert result["unknown"] == result["noData"]
+    # Fewer bands still span light to dark.
+    assert result["three"][0] == result["colours"][0]
+    assert result["three"][-1] == result["colours"][-1]
+
+
+def test_markup_in_names_is_text(page: Any) -> None:
+    texts = page.evaluate(
+        """async (markup) => {
+            const { AlertList } = await import('./alerts.js');
+            const { SiteMap, makeProjection } = await import('./map.js');
+            const { renderCameras } = await import('./panels.js');
+            const list = new AlertList({ zoneName: () => markup, patrolName: () => markup, canChange: () => true,
+                                         act: () => {}, onSelectZone: () => {} });
+            const now = Date.now() / 1000;
+            list.render([{ id: 'a1', zone: 'z', kind: 'forecast', level: 'critical', state: 'open', opened_at: now - 90,
+                           updated_at: now, value: 1.4, threshold: 1.0, expected_crossing_at: now + 300, probability: 0.8,
+                           message: markup, assigned_patrol: null, history: [],
+                           patrols: [{ id: 'p1', distance_m: 120, eta_s: 86, stale: false }] }]);
+            renderCameras([{ site: 's', camera: markup, state: 'online', last_seen: now, processed_fps: 7, capture_fps: 25 }]);
+            const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+            svg.style.cssText = 'width:600px;height:400px;display:block';
+            document.body.append(svg);
+            const map = new SiteMap(svg, { onSelectZone() {}, onRegion() {}, onHint() {}, onToolEnded() {} });
+            const proj = makeProjection([7.4474, 46.948]);
+            const ring = [[-20, -20], [20, -20], [20, 20], [-20, 20]].map(([x, y]) => proj.toLonLat(x, y));
+            map.setSite({ center: [7.4474, 46.948], los_bands: { A: 0, B: 0.31 }, basemap: null, tile_url: null });
+            map.update({ zones: [{ id: 'z', name: markup, camera: 'c', polygon: ring, area_m2: 1600,
+                                   latest: { los: 'B', density: 0.4, count: 640, stale: false } }],
+                         cameras: [{ camera: markup, state: 'online' }],
+                         patrols: [{ id: 'p1', name: markup, lon: 7.4474, lat: 46.948, acc_m: 5, stale: false, track: [] }],
+                         alertZones: new Set(['z']), selectedZone: 'z' });
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+            return { alerts: document.getElementById('alerts').textContent,
+                     cameras: document.getElementById('cameras').textContent,
+                     map: svg.textContent,
+                     parsed: document.querySelectorAll('img, b').length,
+                     xss: window.__xss ?? null };
+        }""",
+        MARKUP,
+    )
+    assert texts["parsed"] == 0
+    assert texts["xss"] is None
+    assert MARKUP in texts["alerts"]
+    assert MARKUP in texts["cameras"]
+    assert "<img" in texts["map"]  # zone and patrol labels, possibly shortened to fit
+
+
+def test_alarm_rings_once_per_new_critical_alert(page: Any) -> None:
+    result = page.evaluate(
+        """async () => {
+            const { Alarm } = await import('./alerts.js');
+            const alarm = new Alarm();
+            const banner = document.getElementById('critical-banner');
+            const count = () => Number(document.body.dataset.alarms || 0);
+            const start = count();
+            const alert = { id: 'c1', kind: 'current', level: 'critical', state: 'open' };
+            alarm.consider({ ...alert, level: 'warning' }, 'Gate');
+            const afterWarning = [count() - start, banner.hidden];
+            alarm.consider(alert, 'Gate');
+            const afterCritical = [count() - start, banner.hidden, document.getElementById('critical-text').textContent];
+            alarm.consider(alert, 'Gate');  // the same alert again, e.g. after a refetch
+            const afterRepeat = count() - start;
+            alarm.consider({ ...alert, state: 'acknowledged' }, 'Gate');
+            const afterAck = banner.hidden;
+            clearInterval(alarm.timer);
+            return { afterWarning, afterCritical, afterRepeat, afterAck };
+        }"""
+    )
+    assert result["afterWarning"] == [0, True]
+    assert result["afterCritical"][:2] == [1, False]
+    assert "Gate" in result["afterCritical"][2]
+    assert result["afterRepeat"] == 1
+    assert result["afterAck"] is True
+
+
+def test_chart_draws_history_forecast_and_thresholds(page: Any) -> None:
+    result = page.evaluate(
+        """async () => {
+            const { renderZoneChart } = await import('./chart.js');
+            const box = document.createElement('div');
+            box.style.cssText = 'position:relative;width:800px;height:260px';
+            document.body.append(box);
+            const now = Date.now() / 1000;
+            const points = Array.from({ length: 30 }, (_, i) => ({ measured_at: now - 600 + 20 * i, density: 0.2 + 0.02 * i,
+                                                                   speed_p50: 1.1, speed_p85: 1.4, stale: false }));
+            const times = Array.from({ length: 60 }, (_, i) => now + 10 * (i + 1));
+            const yhat = times.map((_, i) => 0.8 + 0.005 * i);
+            const zone = { name: 'Z', area_m2: 1000, thresholds: { warning: 1, critical: 2 },
+                           forecast: { times, yhat, lo80: yhat.map((y) => y - 0.1), hi80: yhat.map((y) => y + 0.1),
+                                       lo95: yhat.map((y) => y - 0.2), hi95: yhat.map((y) => y + 0.2), crossings: [] } };
+            renderZoneChart(box, { zone, points, now });
+            const full = { density: box.querySelector('.line-density').getAttribute('d').split('L').length,
+                           band: Boolean(box.querySelector('.band-80')?.getAttribute('d')),
+                           thresholds: box.querySelectorAll('.threshold').length,
+                           empty: Boolean(box.querySelector('.chart-empty')) };
+            renderZoneChart(box, { zone: { ...zone, forecast: null }, points: [], now });
+            return { full, emptyShown: Boolean(box.querySelector('.chart-empty')), band: Boolean(box.querySelector('.band-80')) };
+        }"""
+    )
+    assert result["full"] == {"density": 30, "band": True, "thresholds": 2, "empty": False}
+    assert result["emptyShown"] is True
+    assert result["band"] is False
