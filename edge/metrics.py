@@ -52,7 +52,7 @@ class CountLine:
 @dataclass(frozen=True)
 class MetricsSettings:
     interval_s: float = 1.0
-    speed_window_s: float = 1.0
+    speed_window_s: float = 2.0
     max_speed_mps: float = 4.0
     los_bands: Mapping[str, float] = field(default_factory=lambda: dict(FRUIN_WALKWAY_BANDS))
     dense_flow_min_count: int = 15
@@ -170,11 +170,11 @@ class ZoneMetricsAggregator:
                 continue
             hist = self._history.setdefault(tid, deque())
             hist.append((obs.t_s, pos))
-            while len(hist) > 2 and obs.t_s - hist[1][0] >= window:
+            while len(hist) > 2 and obs.t_s - hist[1][0] >= window - 1e-9:
                 hist.popleft()
             t0, p0 = hist[0]
             # Half a window of history at least: shorter spans turn foot-point jitter into speed.
-            if obs.t_s - t0 >= window * 0.5:
+            if obs.t_s - t0 >= window * 0.5 - 1e-9:
                 disp = pos - p0
                 v = float(np.hypot(*disp)) / (obs.t_s - t0)
                 if v <= self.settings.max_speed_mps:
