@@ -1,0 +1,178 @@
+"""The online engine: all models for `n` series stepped together on one grid, scored and chosen per series.
+
+Every bin, each model's forecasts at a few tracked horizons are stored in a ring buffer; when the
+target bin arrives they are scored (per model, series and horizon). Those scores give both the
+prediction intervals (see intervals.py) and the per-series model choice: the model with the lowest
+recent mean absolute error over the horizon wins, so the choice is a rolling backtest per zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecasting.intervals import ResidualTracker, build_bands, interpolate_over_horizon, tracked_horizons
+from forecasting.models.base import VectorModel
+from forecasting.models.damped import DampedTrend
+from forecasting.models.persistence import Persistence
+from forecasting.models.profile import SeasonalProfile
+
+SELECT_RATE = 0.02  # slower than the interval scale so the choice does not flap
+MIN_SCORED = 8  # errors a model needs at the shortest horizon before it can be chosen
+PRIOR_FRACTION_OF_LEVEL = 0.1
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    horizon_steps: int
+    season_slots: int | None = None  # bins per seasonal period (profile model) or None for no profile
+    sub_season_slots: int | None = None  # a coarser fallback period, e.g. a day inside a week
+    reset_gap_steps: int = 0  # a gap longer than this restarts the short-term state; 0 = max(H, 6)
+    min_history: int = 3  # observations before any model but persistence is used
+    nonnegative: bool = True
+    min_scale: float = 0.0  # floor on the interval scale, in the series' units
+
+
+@dataclass(frozen=True)
+class EngineForecast:
+    yhat: np.ndarray  # (n, H)
+    bands: np.ndarray  # (n, H, 5): lo95, lo80, yhat, hi80, hi95
+    model_index: np.ndarray  # (n,)
+    last: np.ndarray  # (n,) last observed value (the start of the path)
+
+
+class OnlineEngine:
+    def __init__(self, n_series: int, settings: EngineSettings) -> None:
+        if n_series < 1:
+            raise ValueError("n_series must be at least 1")
+        if settings.horizon_steps < 1:
+            raise ValueError("the horizon must be at least one step")
+        self.settings = settings
+        self.n = n_series
+        self.H = settings.horizon_steps
+        self.damped = DampedTrend(n_series)
+        self.models: list[VectorModel] = [Persistence(n_series), self.damped]
+        if settings.season_slots:
+            self.models.append(
+                SeasonalProfile(n_series, settings.season_slots, sub_period_slots=settings.sub_season_slots)
+            )
+        names = [m.name for m in self.models]
+        # Averaging the trend and profile forecasts hedges between them (a classic forecast combination).
+        self.combine = len(self.models) == 3
+        if self.combine:
+            names.append("ets_profile_mean")
+        self.model_names = tuple(names)
+        self.horizons = tracked_horizons(self.H)
+        m, k = len(self.model_names), self.horizons.shape[0]
+        self.ring = int(self.horizons[-1]) + 1
+        self.buffer = np.full((m, self.ring, n_series, k), np.nan, dtype=np.float32)
+        self.tracker = ResidualTracker(m, n_series, self.horizons)
+        self.select_err = np.zeros((m, n_series, k))
+        self.t = 0
+        self.n_obs = np.zeros(n_series, dtype=np.int64)
+        self.since_obs = np.zeros(n_series, dtype=np.int64)
+        self.last = np.zeros(n_series)
+        self.diff_scale = np.zeros(n_series)
+        self.n_diffs = np.zeros(n_series, dtype=np.int64)
+        self.prev_observed = np.zeros(n_series, dtype=bool)
+        self._paths: np.ndarray | None = None
+        self.reset_gap = settings.reset_gap_steps or max(self.H, 6)
+
+    # ---- stepping -------------------------------------------------------------------------------
+    def step(self, y: np.ndarray, slot: int | None = None, future_slots: np.ndarray | None = None) -> None:
+        """One grid bin for every series; NaN marks a missing bin. `future_slots` are slots t+1..t+H."""
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if y.shape[0] != self.n:
+            raise ValueError(f"expected {self.n} values, got {y.shape[0]}")
+        if np.any(np.isinf(y)):
+            raise ValueError("values must be finite numbers or NaN for a missing bin")
+        observed = np.isfinite(y)
+        prior = self._prior_scale()
+
+        restart = observed & (self.since_obs > self.reset_gap) & (self.n_obs > 0)
+        if restart.any():
+            self.buffer[:, :, restart, :] = np.nan
+            for model in self.models:
+                model.reset(restart)
+
+        due = self.buffer[:, (self.t - self.horizons) % self.ring, :, np.arange(self.horizons.shape[0])]
+        # fancy indexing moved the k axis first: (k, m, n) -> (m, n, k)
+        due = np.moveaxis(due, 0, -1).astype(float)
+        resid = y[None, :, None] - due
+        self.tracker.update(resid, prior)
+        ok = np.isfinite(resid)
+        self.select_err += np.where(ok, SELECT_RATE * (np.abs(np.where(ok, resid, 0.0)) - self.select_err), 0.0)
+
+        both = observed & self.prev_observed
+        change = np.abs(np.where(both, y - self.last, 0.0))
+        rate = np.maximum(0.05, 1.0 / (self.n_diffs + 1.0))
+        self.diff_scale = np.where(both, self.diff_scale + rate * (change - self.diff_scale), self.diff_scale)
+        self.n_diffs += both
+
+        for model in self.models:
+            model.update(np.where(observed, y, 0.0), observed, slot)
+        self.last = np.where(observed, y, self.last)
+        self.n_obs += observed
+        self.since_obs = np.where(observed, 0, self.since_obs + 1)
+        self.prev_observed = observed
+
+        each = [model.paths(self.H, future_slots) for model in self.models]
+        if self.combine:
+            each.append(0.5 * (each[1] + each[2]))
+        paths = np.stack(each)
+        self._paths = paths
+        self.buffer[:, self.t % self.ring] = paths[:, :, self.horizons - 1].astype(np.float32)
+        self.t += 1
+
+    def skip(self, n_bins: int) -> None:
+        """Jumps the clock over `n_bins` empty bins at once; forecasts stored before are dropped."""
+        if n_bins <= 0:
+            return
+        self.buffer[:] = np.nan
+        self.since_obs += n_bins
+        self.t += n_bins
+        self.prev_observed[:] = False
+
+    # ---- forecasting ----------------------------------------------------------------------------
+    def choose(self) -> np.ndarray:
+        """(n,) index of the model with the lowest recent error; persistence while history is short."""
+        counts = self.tracker.count[:, :, 0]
+        score = self.select_err.mean(axis=2)
+        score = np.where(counts >= MIN_SCORED, score, np.inf)
+        # Persistence is the fallback, not a candidate: the damped trend nests it (alpha -> 1, no trend)
+        # and, unlike it, reacts when a ramp starts after a long flat spell.
+        score[0] = np.inf
+        best = np.argmin(score, axis=0)
+        nothing_scored = ~np.isfinite(score).any(axis=0)
+        # Without a track record a damped trend is the safer default: it follows ramps, and damping
+        # keeps it from running away; persistence only while there is next to no history.
+        best = np.where(nothing_scored, 1, best)
+        return np.where(self.n_obs < self.settings.min_history, 0, best)
+
+    def forecast(self) -> EngineForecast:
+        if self._paths is None:
+            raise ValueError("no observations yet: nothing to forecast from")
+        idx = self.choose()
+        rows = np.arange(self.n)
+        yhat = self._paths[idx, rows]
+        if self.settings.nonnegative:
+            yhat = np.maximum(yhat, 0.0)
+        prior = self._prior_scale()
+        scale_k = self.tracker.effective_scale(prior)[idx, rows]  # (n, k)
+        q_k = self.tracker.q[idx, rows]  # (n, k, 4)
+        h_eff = np.arange(1, self.H + 1)[None, :] + self.since_obs[:, None]
+        scale = interpolate_over_horizon(scale_k, self.horizons, h_eff, grow=True)
+        q = interpolate_over_horizon(q_k, self.horizons, h_eff, grow=False)
+        scale = np.maximum(scale, self.settings.min_scale)
+        bands = build_bands(yhat, scale, q, self.settings.nonnegative)
+        return EngineForecast(yhat=bands[..., 2], bands=bands, model_index=idx, last=self.last.copy())
+
+    def _prior_scale(self) -> np.ndarray:
+        """(n, k) deliberately generous error scale for forecasts with no track record."""
+        from forecasting.intervals import PRIOR_INFLATION
+
+        level = PRIOR_FRACTION_OF_LEVEL * np.abs(self.last)
+        base = np.where(self.n_diffs > 0, np.maximum(self.diff_scale, 0.5 * level), np.maximum(level, 2.5 * level))
+        base = np.maximum(base, self.settings.min_scale)
+        return PRIOR_INFLATION * base[:, None] * np.sqrt(self.horizons.astype(float))[None, :]

@@ -1,0 +1,76 @@
+"""Seasonal profile of the change per bin (time of day / day of week), added to a smoothed level.
+
+The profile stores, per seasonal slot, an exponentially weighted mean of the change from the previous
+bin. The forecast is the smoothed current level plus the profile's cumulative change over the future
+slots, so the zone's own level anchors it and the profile only says where it usually goes from here.
+A week profile falls back to the time-of-day profile for slots it has not seen often enough yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PROFILE_RATE = 0.1  # weight of a new change in its slot once the slot has seen 1/rate values
+MIN_SLOT_COUNT = 2  # below this the slot's mean is too noisy; use the coarser profile
+
+
+class SeasonalProfile:
+    name = "profile"
+
+    def __init__(self, n_series: int, period_slots: int, level_alpha: float = 0.7, sub_period_slots: int | None = None):
+        if period_slots < 1:
+            raise ValueError("period_slots must be at least 1")
+        self.period = period_slots
+        self.sub_period = sub_period_slots if sub_period_slots and period_slots % sub_period_slots == 0 else None
+        self.alpha = level_alpha
+        self.delta = np.zeros((n_series, period_slots))
+        self.count = np.zeros((n_series, period_slots), dtype=np.int32)
+        sub = self.sub_period or 1
+        self.sub_delta = np.zeros((n_series, sub))
+        self.sub_count = np.zeros((n_series, sub), dtype=np.int32)
+        self.level = np.zeros(n_series)
+        self.started = np.zeros(n_series, dtype=bool)
+        self.prev_y = np.full(n_series, np.nan)  # last bin's value, NaN if that bin was missing
+
+    def _delta_at(self, slots: np.ndarray) -> np.ndarray:
+        """(n, len(slots)) expected change per bin at those slots; 0 where nothing was learned yet."""
+        s = slots % self.period
+        fine = self.delta[:, s]
+        if self.sub_period is None:
+            return np.where(self.count[:, s] >= 1, fine, 0.0)
+        ss = s % self.sub_period
+        coarse = np.where(self.sub_count[:, ss] >= 1, self.sub_delta[:, ss], 0.0)
+        return np.where(self.count[:, s] >= MIN_SLOT_COUNT, fine, coarse)
+
+    def update(self, y: np.ndarray, observed: np.ndarray, slot: int | None) -> None:
+        delta = self._delta_at(np.array([slot]))[:, 0] if slot is not None else 0.0
+        pred = self.level + delta
+        new_level = np.where(observed, pred + self.alpha * (y - pred), pred)
+        self.level = np.where(observed & ~self.started, y, new_level)
+        self.started |= observed
+        if slot is not None:
+            change = y - self.prev_y
+            ok = observed & np.isfinite(change)
+            self._learn(self.delta, self.count, slot % self.period, change, ok)
+            if self.sub_period is not None:
+                self._learn(self.sub_delta, self.sub_count, slot % self.sub_period, change, ok)
+        self.prev_y = np.where(observed, y, np.nan)
+
+    @staticmethod
+    def _learn(table: np.ndarray, count: np.ndarray, s: int, change: np.ndarray, ok: np.ndarray) -> None:
+        if not ok.any():
+            return
+        n = count[:, s]
+        rate = np.maximum(PROFILE_RATE, 1.0 / (n + 1.0))
+        table[:, s] = np.where(ok, table[:, s] + rate * (np.where(ok, change, 0.0) - table[:, s]), table[:, s])
+        count[:, s] = n + ok
+
+    def reset(self, mask: np.ndarray) -> None:
+        self.started[mask] = False
+        self.prev_y[mask] = np.nan
+
+    def paths(self, horizon_steps: int, future_slots: np.ndarray | None) -> np.ndarray:
+        if future_slots is None:
+            return np.repeat(self.level[:, None], horizon_steps, axis=1)
+        steps = self._delta_at(np.asarray(future_slots[:horizon_steps], dtype=np.int64))
+        return self.level[:, None] + np.cumsum(steps, axis=1)

@@ -1,0 +1,235 @@
+"""One zone's online forecaster: raw observations in, a Forecast with intervals and crossings out."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from forecasting.crossing import any_step_probability, first_crossing_time
+from forecasting.engine import EngineSettings, OnlineEngine
+from forecasting.models.damped import DampedParams, fit_damped_params
+from forecasting.resample import bin_index, check_step
+from forecasting.seasons import LocalClock, SeasonGrid
+from forecasting.types import Forecast, ThresholdCrossing
+
+FIT_MIN_OBS = 30
+
+
+class ZoneForecaster:
+    """Bins raw readings onto the step grid (mean per bin) and forecasts `horizon_s` ahead.
+
+    Each closed bin costs a few vector operations; the damped-trend parameters are refitted with
+    statsmodels only every `refit_every` bins (or when `refit()` is called, e.g. from a background
+    worker). A reading for a bin that is already closed is kept in the history for the next refit but
+    cannot change the online state any more.
+    """
+
+    def __init__(
+        self,
+        *,
+        step_s: float = 60.0,
+        horizon_s: float = 600.0,
+        season_s: float | None = None,
+        min_history: int = 3,
+        tz: str | None = None,
+        refit_every: int = 360,
+        history_bins: int = 4096,
+        nonnegative: bool = True,
+        min_scale: float = 0.0,
+        auto_refit: bool = True,
+    ) -> None:
+        self.step_s = check_step(step_s)
+        if not math.isfinite(horizon_s) or horizon_s < self.step_s:
+            raise ValueError(f"horizon_s must be at least one step ({self.step_s} s), got {horizon_s!r}")
+        self.horizon_steps = math.ceil(horizon_s / self.step_s - 1e-9)
+        self.season = SeasonGrid.make(season_s, self.step_s) if season_s else None
+        self.clock = LocalClock(tz)
+        self.engine = OnlineEngine(
+            1,
+            EngineSettings(
+                horizon_steps=self.horizon_steps,
+                season_slots=self.season.n_slots if self.season else None,
+                sub_season_slots=self.season.sub_slots if self.season else None,
+                min_history=max(1, min_history),
+                nonnegative=nonnegative,
+                min_scale=min_scale,
+            ),
+        )
+        self.refit_every = max(1, refit_every)
+        self.auto_refit = auto_refit
+        self._hist_len = max(history_bins, 64)
+        self._hist_bin = np.full(self._hist_len, -1, dtype=np.int64)
+        self._hist_sum = np.zeros(self._hist_len)
+        self._hist_cnt = np.zeros(self._hist_len, dtype=np.int64)
+        self._open_bin: int | None = None  # the newest bin; still collecting readings
+        self._open_sum = 0.0
+        self._open_cnt = 0
+        self._next_bin: int | None = None  # first bin the engine has not stepped through
+        self._n_raw = 0
+        self._bins_since_fit = 0
+        self._fitted = False
+
+    @property
+    def n_observations(self) -> int:
+        """Raw readings accepted so far (late ones included)."""
+        return self._n_raw
+
+    @property
+    def refit_due(self) -> bool:
+        n_obs = int(self.engine.n_obs[0])
+        return n_obs >= FIT_MIN_OBS and (not self._fitted or self._bins_since_fit >= self.refit_every)
+
+    # ---- input ----------------------------------------------------------------------------------
+    def update(self, t_s: float, value: float, inflow: float | None = None) -> None:
+        t, v = float(t_s), float(value)
+        if not math.isfinite(t):
+            raise ValueError(f"t_s must be a finite number of seconds, got {t_s!r}")
+        if not math.isfinite(v):
+            raise ValueError(f"value must be a finite number, got {value!r} at t_s={t}")
+        if inflow is not None and not math.isfinite(float(inflow)):
+            raise ValueError(f"inflow must be a finite number or None, got {inflow!r}")
+        b = bin_index(t, self.step_s)
+        self._n_raw += 1
+        if self._open_bin is None or b > self._open_bin:
+            if self._open_bin is not None:
+                self._close_through(b - 1)
+            self._open_bin, self._open_sum, self._open_cnt = b, 0.0, 0
+        if b == self._open_bin:
+            self._open_sum += v
+            self._open_cnt += 1
+        self._record(b, v)
+
+    def _record(self, b: int, v: float) -> None:
+        i = b % self._hist_len
+        if self._hist_bin[i] != b:
+            if self._hist_bin[i] > b:
+                return  # older than the history window: nothing left to attach it to
+            self._hist_bin[i], self._hist_sum[i], self._hist_cnt[i] = b, 0.0, 0
+        self._hist_sum[i] += v
+        self._hist_cnt[i] += 1
+
+    def _close_through(self, last_bin: int) -> None:
+        """Steps the engine through every bin up to `last_bin` (NaN for empty ones)."""
+        if self._open_bin is None:
+            return
+        if self._next_bin is None:
+            self._next_bin = self._open_bin
+        while self._next_bin <= last_bin:
+            b = self._next_bin
+            if b == self._open_bin and self._open_cnt > 0:
+                self._step(b, self._open_sum / self._open_cnt)
+            else:
+                gap_left = last_bin - b
+                if gap_left > self.engine.reset_gap + 1:
+                    # A long silence restarts the short-term state anyway: no need to walk it bin by bin.
+                    skip = gap_left - self.engine.reset_gap
+                    self.engine.skip(skip)
+                    self._next_bin = b + skip
+                    continue
+                self._step(b, math.nan)
+            self._next_bin = b + 1
+        if self._open_bin <= last_bin:
+            self._open_sum, self._open_cnt = 0.0, 0
+        if self.auto_refit and self.refit_due:
+            self.refit()
+
+    def _slots(self, b: int) -> tuple[int | None, np.ndarray | None]:
+        if self.season is None:
+            return None, None
+        times = (b + np.arange(0, self.horizon_steps + 1)) * self.step_s
+        local = self.clock.to_local(times)
+        slots = self.season.slots(local)
+        return int(slots[0]), slots[1:]
+
+    def _step(self, b: int, value: float) -> None:
+        slot, future = self._slots(b)
+        self.engine.step(np.array([value]), slot, future)
+        self._bins_since_fit += 1
+
+    # ---- refits ---------------------------------------------------------------------------------
+    def history(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bin start times, bin means) of the stored history, oldest first, NaN for empty bins."""
+        have = self._hist_bin >= 0
+        if not have.any():
+            return np.empty(0), np.empty(0)
+        lo, hi = int(self._hist_bin[have].min()), int(self._hist_bin[have].max())
+        bins = np.arange(lo, hi + 1)
+        idx = bins % self._hist_len
+        ok = self._hist_bin[idx] == bins
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(
+                ok & (self._hist_cnt[idx] > 0), self._hist_sum[idx] / np.maximum(self._hist_cnt[idx], 1), np.nan
+            )
+        return bins * self.step_s, means
+
+    def refit(self) -> bool:
+        """Refits the damped-trend parameters on the stored history; False if it kept the old ones."""
+        _, values = self.history()
+        self._bins_since_fit = 0
+        params = fit_damped_params(values, min_observed=FIT_MIN_OBS)
+        if params is None:
+            return False
+        self.set_damped_params(params)
+        return True
+
+    def set_damped_params(self, params: DampedParams) -> None:
+        """Installs parameters fitted elsewhere (e.g. by a background worker)."""
+        self.engine.damped.set_params(slice(None), params)
+        self._fitted = True
+        self._bins_since_fit = 0
+
+    # ---- output ---------------------------------------------------------------------------------
+    def forecast(self, thresholds: Mapping[str, float] | None = None, now_s: float | None = None) -> Forecast:
+        thresholds = dict(thresholds or {})
+        for name, level in thresholds.items():
+            if not math.isfinite(float(level)):
+                raise ValueError(f"threshold {name!r} must be a finite number, got {level!r}")
+        if self._open_bin is None:
+            raise ValueError("no observations yet: call update() before forecast()")
+        if now_s is not None and math.isfinite(now_s):
+            now_bin = bin_index(float(now_s), self.step_s)
+            if now_bin > self._open_bin:
+                self._close_through(now_bin - 1)
+                self._open_bin, self._open_sum, self._open_cnt = now_bin, 0.0, 0
+        engine = self.engine
+        origin_bin = (self._next_bin if self._next_bin is not None else self._open_bin) - 1
+        if self._open_cnt > 0 and (self._next_bin is None or self._next_bin <= self._open_bin):
+            # Peek: use the bin still filling without committing it, so the forecast is current.
+            engine = copy.deepcopy(self.engine)
+            slot, future = self._slots(self._open_bin)
+            engine.step(np.array([self._open_sum / self._open_cnt]), slot, future)
+            origin_bin = self._open_bin
+        if engine.t == 0:
+            raise ValueError("no complete observation yet")
+        out = engine.forecast()
+        origin_s = origin_bin * self.step_s
+        times = origin_s + self.step_s * np.arange(1, self.horizon_steps + 1)
+        crossings = []
+        if thresholds:
+            thr = np.array([float(v) for v in thresholds.values()])
+            bands = np.repeat(out.bands, thr.size, axis=0)
+            probs = any_step_probability(bands, thr)
+            first = first_crossing_time(
+                np.repeat(out.last, thr.size), np.repeat(out.yhat, thr.size, axis=0), thr, origin_s, self.step_s
+            )
+            for j, name in enumerate(thresholds):
+                tj = float(first[j])
+                crossings.append(
+                    ThresholdCrossing(name, float(thr[j]), float(probs[j]), tj if math.isfinite(tj) else None)
+                )
+        b = out.bands[0]
+        return Forecast(
+            origin_s=origin_s,
+            step_s=self.step_s,
+            times_s=times,
+            yhat=b[:, 2].copy(),
+            lo80=b[:, 1].copy(),
+            hi80=b[:, 3].copy(),
+            lo95=b[:, 0].copy(),
+            hi95=b[:, 4].copy(),
+            crossings=tuple(crossings),
+            model=engine.model_names[int(out.model_index[0])],
+        )
