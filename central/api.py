@@ -1,0 +1,321 @@
+"""The HTTP API of docs/api.md (FastAPI): login, reading, changing alerts, the live event stream.
+
+Auth: a signed token, sent as `Authorization: Bearer` or as the HttpOnly `crowd_session` cookie; a state
+change authenticated by the cookie must echo the `crowd_csrf` cookie in `X-CSRF-Token` (double-submit),
+so another site cannot make a logged-in browser change alerts.
+"""
+
+import asyncio
+import json
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import text
+
+from central import geo, views
+from central.alerts import Action, ActionError
+from central.auth import Authenticator, RateLimiter, Session, can_change_alerts
+from central.clock import Clock
+from central.config import FRUIN_WALKWAY_LOS, CentralConfig
+from central.engine import Engine
+from central.events import EventBus
+from central.obs import Telemetry
+from central.store import AlertNotFound, Store
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+SESSION_COOKIE = "crowd_session"
+CSRF_COOKIE = "crowd_csrf"
+KEEPALIVE_S = 15.0
+
+
+@dataclass
+class Services:
+    cfg: CentralConfig
+    store: Store
+    engine: Engine
+    auth: Authenticator
+    bus: EventBus
+    telemetry: Telemetry
+    clock: Clock
+    started_at: float
+    mqtt_connected: Any = None  # () -> bool
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    patrol: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class RegionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    polygon: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(min_length=3, max_length=1000)
+
+    @field_validator("polygon")
+    @classmethod
+    def _wgs84(cls, ring: list[list[float]]) -> list[list[float]]:
+        for lon, lat in ring:
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError("points must be [lon, lat] in degrees")
+        return ring
+
+
+def create_app(svc: Services) -> FastAPI:
+    app = FastAPI(title="crowd-central", docs_url=None, redoc_url=None, openapi_url=None)
+    limiter = RateLimiter(svc.cfg.http.login_attempts_per_min)
+
+    def session_of(request: Request, allow_query: bool = False) -> tuple[Session, bool]:
+        """The caller's session and whether it came from the cookie (which then needs the CSRF header)."""
+        now = svc.clock.now()
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            sess = svc.auth.verify(header[7:].strip(), now)
+            if sess is not None:
+                return sess, False
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            sess = svc.auth.verify(cookie, now)
+            if sess is not None:
+                return sess, True
+        token = request.query_params.get("token") if allow_query else None
+        if token:
+            sess = svc.auth.verify(token, now)
+            if sess is not None:
+                return sess, False
+        raise HTTPException(401, "login required", headers={"WWW-Authenticate": "Bearer"})
+
+    def reader(request: Request) -> Session:
+        return session_of(request)[0]
+
+    def changer(request: Request) -> Session:
+        sess, by_cookie = session_of(request)
+        if by_cookie:
+            sent = request.headers.get("x-csrf-token", "")
+            if not sent or sent != request.cookies.get(CSRF_COOKIE) or sent != sess.csrf:
+                raise HTTPException(403, "missing or wrong X-CSRF-Token header")
+        return sess
+
+    Reader = Annotated[Session, Depends(reader)]
+    Changer = Annotated[Session, Depends(changer)]
+
+    # -- health ------------------------------------------------------------------------------------
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        db_ok = True
+        try:
+            with svc.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            db_ok = False
+        mqtt_ok = bool(svc.mqtt_connected()) if svc.mqtt_connected is not None else None
+        body = {
+            "status": "ok" if db_ok else "degraded",
+            "database": db_ok,
+            "mqtt_connected": mqtt_ok,
+            "forecast_model": svc.engine.forecast_model,
+            "worker": svc.cfg.worker.index,
+            "workers": svc.cfg.worker.count,
+            "started_at": svc.started_at,
+        }
+        return JSONResponse(body, status_code=200 if db_ok else 503)
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        if not svc.cfg.http.metrics_public:
+            session_of(request)
+        return Response(generate_latest(svc.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # -- auth --------------------------------------------------------------------------------------
+    @app.post("/api/login")
+    def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+        now = svc.clock.now()
+        keys = [f"user:{body.username}", f"ip:{request.client.host if request.client else '?'}"]
+        if any(limiter.blocked(k, now) for k in keys):
+            raise HTTPException(429, "too many login attempts; wait a minute", headers={"Retry-After": "60"})
+        user = svc.auth.check_password(body.username, body.password)
+        if user is None:
+            for k in keys:
+                limiter.fail(k, now)
+            raise HTTPException(401, "wrong username or password")
+        token, sess = svc.auth.issue(user, now)
+        max_age = int(svc.cfg.http.token_ttl_s)
+        secure = svc.cfg.http.cookie_secure
+        response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict", secure=secure)
+        response.set_cookie(CSRF_COOKIE, sess.csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure)
+        return {"token": token, "role": user.role, "username": user.username, "expires_at": sess.expires_at}
+
+    @app.post("/api/logout")
+    def logout(sess: Changer, response: Response) -> dict[str, Any]:
+        svc.auth.revoke(sess)
+        response.delete_cookie(SESSION_COOKIE)
+        response.delete_cookie(CSRF_COOKIE)
+        return {"ok": True}
+
+    @app.get("/api/me")
+    def me(sess: Reader) -> dict[str, Any]:
+        return {"username": sess.username, "role": sess.role}
+
+    # -- reading -----------------------------------------------------------------------------------
+    @app.get("/api/site")
+    def site(_: Reader) -> dict[str, Any]:
+        cfg = svc.cfg
+        center = cfg.site.center or list(svc.engine.registry.center())
+        basemap = None
+        if cfg.site.basemap:
+            try:
+                basemap = json.loads(Path(cfg.site.basemap).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                basemap = None
+        return {
+            "name": cfg.site.name,
+            "id": cfg.site.id,
+            "center": center,
+            "basemap": basemap,
+            "tile_url": cfg.site.tile_url,
+            "thresholds_default": {"warning": cfg.site.thresholds.warning, "critical": cfg.site.thresholds.critical},
+            "los_bands": FRUIN_WALKWAY_LOS,
+            "forecast": {"step_s": cfg.forecast.step_s, "horizon_s": cfg.forecast.horizon_s},
+        }
+
+    @app.get("/api/zones")
+    def zones(_: Reader) -> list[dict[str, Any]]:
+        return svc.engine.zones_view()
+
+    @app.get("/api/zones/{zone_id}/history")
+    def history(zone_id: str, _: Reader, minutes: float = Query(30.0, gt=0, le=7 * 24 * 60)) -> dict[str, Any]:
+        if svc.engine.registry.get(zone_id) is None:
+            raise HTTPException(404, "no such zone")
+        latest = svc.engine.zone_view(zone_id)["latest"]
+        end = latest["measured_at"] if latest else svc.clock.now()
+        rows = svc.store.zone_metrics_since(zone_id, end - minutes * 60)
+        return {"zone": zone_id, "points": [views.history_point(m) for m in rows]}
+
+    @app.get("/api/alerts")
+    def list_alerts(_: Reader, state: str = "open") -> list[dict[str, Any]]:
+        if state not in ("open", "all", "acknowledged", "assigned", "resolved", "cleared"):
+            raise HTTPException(422, "state must be open, all, or one of the alert states")
+        return [svc.engine.alert_view(a) for a in svc.store.list_alerts(state)]
+
+    @app.get("/api/alerts/{alert_id}")
+    def get_alert(alert_id: str, _: Reader) -> dict[str, Any]:
+        try:
+            return svc.engine.alert_view(svc.store.get_alert(alert_id))
+        except AlertNotFound:
+            raise HTTPException(404, "no such alert") from None
+
+    @app.get("/api/patrols")
+    def patrols(_: Reader) -> list[dict[str, Any]]:
+        return svc.engine.patrols_view()
+
+    @app.get("/api/cameras")
+    def cameras(_: Reader) -> list[dict[str, Any]]:
+        return svc.engine.cameras_view()
+
+    @app.post("/api/region")
+    def region(body: RegionIn, _: Reader) -> dict[str, Any]:
+        return region_summary(svc.engine.zones_view(), body.polygon)
+
+    # -- changing alerts ---------------------------------------------------------------------------
+    def act(alert_id: str, action: Action, sess: Session, patrol: str | None = None) -> dict[str, Any]:
+        if not can_change_alerts(sess.role):
+            raise HTTPException(403, "only operators and admins change alerts")
+        try:
+            changed = svc.store.apply_action(alert_id, action, sess.username, svc.clock.now(), patrol)
+        except AlertNotFound:
+            raise HTTPException(404, "no such alert") from None
+        except ActionError as err:
+            raise HTTPException(409, str(err)) from None
+        view = svc.engine.publish_alert("update" if changed.is_open else "end", changed)
+        svc.engine.notify_operator_step()
+        return view
+
+    @app.post("/api/alerts/{alert_id}/ack")
+    def ack(alert_id: str, sess: Changer) -> dict[str, Any]:
+        return act(alert_id, "ack", sess)
+
+    @app.post("/api/alerts/{alert_id}/assign")
+    def assign(alert_id: str, body: AssignIn, sess: Changer) -> dict[str, Any]:
+        return act(alert_id, "assign", sess, body.patrol)
+
+    @app.post("/api/alerts/{alert_id}/resolve")
+    def resolve(alert_id: str, sess: Changer) -> dict[str, Any]:
+        return act(alert_id, "resolve", sess)
+
+    # -- live events -------------------------------------------------------------------------------
+    @app.get("/api/events")
+    async def events(request: Request) -> StreamingResponse:
+        session_of(request, allow_query=True)
+        return StreamingResponse(
+            _event_stream(svc, request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    if WEB_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app
+
+
+async def _event_stream(svc: Services, request: Request) -> AsyncIterator[bytes]:
+    sub = svc.bus.subscribe()
+    try:
+        yield _sse("hello", {"server_started_at": svc.started_at})
+        while True:
+            try:
+                ev = await asyncio.wait_for(sub.queue.get(), timeout=KEEPALIVE_S)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield b": keepalive\n\n"
+                continue
+            if ev is None:
+                return
+            yield _sse(ev.name, ev.data)
+    finally:
+        svc.bus.unsubscribe(sub)
+
+
+def _sse(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def region_summary(zones: list[dict[str, Any]], polygon: list[list[float]]) -> dict[str, Any]:
+    """People inside a drawn polygon: each zone's figures weighted by the share of its area inside it."""
+    out = []
+    people = forecast_people = area_in = 0.0
+    for z in zones:
+        overlap = geo.overlap_fraction(z["polygon"], polygon)
+        if overlap <= 0:
+            continue
+        latest = z["latest"]
+        zp = (latest["count"] * overlap) if latest else 0.0
+        density = latest["density"] if latest else None
+        fp = None
+        if z["forecast"] and z["forecast"]["yhat"]:
+            fp = float(z["forecast"]["yhat"][-1]) * z["area_m2"] * overlap
+            forecast_people += fp
+        people += zp
+        area_in += z["area_m2"] * overlap
+        out.append(
+            {"id": z["id"], "overlap": round(overlap, 4), "people": zp, "density": density, "forecast_people": fp}
+        )
+    mean = people / area_in if area_in > 0 else 0.0
+    return {
+        "people": people,
+        "mean_density": mean if math.isfinite(mean) else 0.0,
+        "forecast_people": forecast_people,
+        "zones": out,
+    }

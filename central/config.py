@@ -1,0 +1,236 @@
+"""Central's site configuration: YAML validated by pydantic models.
+
+Unknown keys are rejected and every error names the offending key (`zones.0.polygon`). Threshold
+defaults follow Fruin's walkway levels of service: about 2 persons/m² (bands E/F boundary region)
+is where a moving crowd gets uncomfortable and about 4 persons/m² is critical for a moving crowd.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# Fruin walkway levels of service, lower density bound of each band in persons/m² (the edge uses the same).
+FRUIN_WALKWAY_LOS: dict[str, float] = {"A": 0.0, "B": 0.31, "C": 0.43, "D": 0.72, "E": 1.08, "F": 2.17}
+DEFAULT_WARNING_PPM2 = 2.0
+DEFAULT_CRITICAL_PPM2 = 4.0
+
+LonLat = Annotated[list[float], Field(min_length=2, max_length=2)]
+_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Model):
+    warning: float = Field(default=DEFAULT_WARNING_PPM2, gt=0, le=100, description="Warning density, persons/m².")
+    critical: float = Field(default=DEFAULT_CRITICAL_PPM2, gt=0, le=100, description="Critical density, persons/m².")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.critical <= self.warning:
+            raise ValueError(f"critical ({self.critical}) must be above warning ({self.warning})")
+        return self
+
+
+class ZoneConfig(_Model):
+    id: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Site-wide zone id.")
+    name: str | None = Field(default=None, max_length=200, description="Display name; defaults to the id.")
+    camera: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Edge camera id.")
+    edge_zone: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Zone id at the edge.")
+    polygon: list[LonLat] = Field(min_length=3, description="WGS-84 ring, GeoJSON order [lon, lat].")
+    thresholds: Thresholds | None = Field(default=None, description="Per-zone thresholds; site defaults if absent.")
+
+    @field_validator("polygon")
+    @classmethod
+    def _wgs84(cls, ring: list[list[float]]) -> list[list[float]]:
+        for i, (lon, lat) in enumerate(ring):
+            if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+                raise ValueError(f"point {i} [{lon}, {lat}] is not [lon, lat] in degrees (GeoJSON order)")
+        if ring[0] == ring[-1]:
+            ring = ring[:-1]
+        if len(ring) < 3:
+            raise ValueError("a polygon needs at least 3 distinct points")
+        return ring
+
+
+class MqttConfig(_Model):
+    host: str = Field(default="localhost", description="Broker host.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
+    topic_prefix: str = Field(default="crowd/v1", min_length=1, description="Prefix of every crowd topic.")
+    share_group: str = Field(default="central", pattern=_ID_PATTERN, description="Shared-subscription group.")
+    client_id: str | None = Field(default=None, description="Stable client id; default derived from worker index.")
+    username: str | None = Field(default=None, description="Username; or set CROWD_MQTT_USERNAME.")
+    password: str | None = Field(default=None, description="Password; or set CROWD_MQTT_PASSWORD. Never logged.")
+    session_expiry_s: int = Field(default=3600, ge=0, description="Broker keeps the session this long offline.")
+    max_payload_bytes: int = Field(default=65536, ge=256, description="Larger payloads go to the dead letters.")
+
+
+class DatabaseConfig(_Model):
+    url: str = Field(default="sqlite:///central.sqlite", description="SQLAlchemy URL (sqlite or postgresql).")
+    batch_ms: float = Field(default=50.0, gt=0, le=5000, description="Metric writes are batched this long.")
+
+
+class HttpConfig(_Model):
+    host: str = Field(default="127.0.0.1", description="Listen address.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Listen port (0: do not serve HTTP).")
+    token_ttl_s: float = Field(default=8 * 3600, gt=0, description="Login token lifetime.")
+    secret_env: str | None = Field(
+        default=None, description="Env var holding the token-signing secret (share it between workers)."
+    )
+    login_attempts_per_min: int = Field(default=10, ge=1, description="Failed logins per user/IP per minute.")
+    cookie_secure: bool = Field(default=False, description="Mark cookies Secure (behind HTTPS).")
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without a login (for a scraper on a private network)."
+    )
+
+
+class UserConfig(_Model):
+    username: str = Field(min_length=1, max_length=64, pattern=_ID_PATTERN)
+    role: Literal["viewer", "operator", "admin"]
+    password_hash: str | None = Field(default=None, description="argon2 hash from `crowd-central hash-password`.")
+    password_env: str | None = Field(default=None, description="Env var holding the plain password.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> UserConfig:
+        if (self.password_hash is None) == (self.password_env is None):
+            raise ValueError("give exactly one of 'password_hash' or 'password_env'")
+        return self
+
+
+class AlertsConfig(_Model):
+    pending_s: float = Field(default=30.0, ge=0, description="A level must hold this long before it alerts.")
+    keep_firing_s: float = Field(default=60.0, ge=0, description="Below the clear level this long before clearing.")
+    clear_ratio: float = Field(
+        default=0.85, gt=0, le=1, description="Clear level = threshold x this (hysteresis band under the threshold)."
+    )
+    forecast_probability: float = Field(default=0.6, gt=0, le=1, description="Forecast alert when P(cross) >= this.")
+    forecast_pending_s: float = Field(default=0.0, ge=0, description="Forecast alerts' pending duration.")
+    stop_go_speed_ratio: float = Field(
+        default=0.4, gt=0, lt=1, description="Stop-and-go when speed < this x the speed the density predicts."
+    )
+    stop_go_min_density: float = Field(default=1.0, ge=0, description="Stop-and-go needs at least this density.")
+    camera_stale_s: float = Field(default=30.0, gt=0, description="A camera silent this long is stale.")
+
+
+class ForecastConfig(_Model):
+    step_s: float = Field(default=10.0, gt=0, le=3600, description="Forecast bin.")
+    horizon_s: float = Field(default=600.0, gt=0, le=86400, description="How far ahead zones are forecast.")
+
+
+class PatrolsConfig(_Model):
+    stale_after_s: float = Field(default=60.0, gt=0, description="A position older than this is stale.")
+    max_accuracy_m: float = Field(default=25.0, gt=0, description="A position less accurate than this is stale.")
+    walking_speed_mps: float = Field(default=1.4, gt=0, le=10, description="Speed for ETAs.")
+    track_minutes: float = Field(default=10.0, gt=0, description="Track history returned by the API.")
+
+
+class RetentionConfig(_Model):
+    metrics_days: float = Field(default=30.0, gt=0)
+    alerts_days: float = Field(default=365.0, gt=0)
+    patrol_track_days: float = Field(default=7.0, gt=0)
+    every_s: float = Field(default=3600.0, gt=0, description="How often the periodic delete runs.")
+
+
+class WorkerConfig(_Model):
+    index: int = Field(default=0, ge=0, description="This worker's index; zones are owned by hash % count.")
+    count: int = Field(default=1, ge=1, le=1024, description="Number of central workers sharing the load.")
+
+    @model_validator(mode="after")
+    def _in_range(self) -> WorkerConfig:
+        if self.index >= self.count:
+            raise ValueError(f"index {self.index} must be below count {self.count}")
+        return self
+
+
+class SiteConfig(_Model):
+    id: str = Field(default="site", min_length=1, max_length=128, pattern=_ID_PATTERN, description="Edge site id.")
+    name: str = Field(default="Site", max_length=200, description="Display name.")
+    center: LonLat | None = Field(default=None, description="Map centre [lon, lat]; default: the zones' centre.")
+    tile_url: str | None = Field(default=None, description="XYZ tile URL template for the console map.")
+    basemap: str | None = Field(default=None, description="GeoJSON file drawn under the zones (offline basemap).")
+    thresholds: Thresholds = Field(default_factory=Thresholds, description="Defaults for zones without their own.")
+
+
+class CentralConfig(_Model):
+    site: SiteConfig = Field(default_factory=SiteConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    users: list[UserConfig] = Field(default_factory=list)
+    zones: list[ZoneConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    patrols: PatrolsConfig = Field(default_factory=PatrolsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CentralConfig:
+        seen: set[str] = set()
+        edge_keys: set[tuple[str, str]] = set()
+        for z in self.zones:
+            if z.id in seen:
+                raise ValueError(f"zone id {z.id!r} appears twice")
+            seen.add(z.id)
+            key = (z.camera, z.edge_zone)
+            if key in edge_keys:
+                raise ValueError(f"camera {z.camera!r} zone {z.edge_zone!r} is mapped to two zones")
+            edge_keys.add(key)
+        names = [u.username for u in self.users]
+        if len(names) != len(set(names)):
+            raise ValueError("a username appears twice")
+        return self
+
+    def zone_thresholds(self, zone: ZoneConfig) -> Thresholds:
+        return zone.thresholds or self.site.thresholds
+
+
+def format_validation_error(origin: str | Path, err: ValidationError) -> str:
+    lines = [f"{origin}: invalid config"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        lines.append(f"  {key}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse(data: object, origin: str | Path = "<config>") -> CentralConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the config must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return CentralConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(origin, err)) from None
+
+
+def load(path: str | Path) -> CentralConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read config: {err.strerror or err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    return parse(data, p)
+
+
+def user_password_source(user: UserConfig) -> tuple[str, str]:
+    """('hash', value) or ('plain', value) for a user; a missing env var is a clear error."""
+    if user.password_hash is not None:
+        return ("hash", user.password_hash)
+    assert user.password_env is not None
+    value = os.environ.get(user.password_env)
+    if not value:
+        raise ConfigError(f"users.{user.username}: environment variable {user.password_env} is not set")
+    return ("plain", value)

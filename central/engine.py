@@ -1,0 +1,492 @@
+"""The evaluator: follows the metrics table, forecasts each zone every bin, runs the alert rules, fuses patrols.
+
+Every worker follows the whole metrics table (by id, in commit order) to keep every zone's latest values
+for its own console clients; only the worker that owns a zone (crc32(zone) % workers) forecasts it and
+runs its alert rules, so two workers sharing the MQTT subscription never raise the same alert twice.
+Alert ids come from the data (zone, kind, opening time), and the store refuses a second insert, so a
+restart that re-reads recent rows cannot duplicate an alert either.
+
+All state here is mutated by one thread (the engine loop, `poll()`); other threads hand work over through
+`submit()`, and the API reads copies of the views.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from central import alerts as al
+from central import rules, views
+from central.clock import Clock
+from central.config import CentralConfig
+from central.events import EventBus, Publisher
+from central.forecasts import SeriesForecaster, ZoneForecast, make_forecaster
+from central.messages import AlertMessage, ForecastMessage, alert_topic, forecast_topic
+from central.obs import Telemetry
+from central.patrols import PatrolDistance, PatrolPosition, is_stale, nearest
+from central.store import CameraRow, MetricRow, Store
+from central.zones import Zone, ZoneRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    site: str
+    camera: str
+    state: str
+    at_s: float
+
+
+@dataclass(frozen=True)
+class CameraStats:
+    site: str
+    camera: str
+    processed_fps: float
+    capture_fps: float
+    at_s: float
+
+
+@dataclass(frozen=True)
+class RemoteAlert:
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RemoteForecast:
+    site: str
+    zone: str
+    body: dict[str, Any]
+
+
+@dataclass
+class _ZoneRuntime:
+    zone: Zone
+    owned: bool
+    latest: MetricRow | None = None
+    forecast: dict[str, Any] | None = None
+    forecaster: SeriesForecaster | None = None
+    forecast_bin: int | None = None
+    rules: dict[str, al.RuleState] = field(default_factory=dict)
+
+
+@dataclass
+class _CameraRuntime:
+    site: str
+    camera: str
+    state: str = "unknown"
+    last_seen_wall: float | None = None
+    processed_fps: float | None = None
+    capture_fps: float | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        cfg: CentralConfig,
+        store: Store,
+        publisher: Publisher,
+        clock: Clock,
+        bus: EventBus,
+        telemetry: Telemetry,
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+        self.bus = bus
+        self.telemetry = telemetry
+        self.registry = ZoneRegistry(cfg)
+        self.prefix = cfg.mqtt.topic_prefix
+        self._zones = {z.id: _ZoneRuntime(z, self.registry.owned(z.id)) for z in self.registry}
+        self._cameras: dict[tuple[str, str], _CameraRuntime] = {}
+        self._inbox: queue.Queue[object] = queue.Queue()
+        self._cursor = 0
+        self._audit_cursor = 0
+        self._patrols: dict[str, PatrolPosition] = {}
+        self._patrols_dirty = False
+        self._published_patrols: dict[str, list[dict[str, Any]]] = {}
+        self._own_echoes: deque[tuple[str, float, str, str]] = deque(maxlen=2000)
+        self.wake = threading.Event()
+        self._timing = al.RuleTiming(cfg.alerts.pending_s, cfg.alerts.keep_firing_s)
+        self._forecast_timing = al.RuleTiming(cfg.alerts.forecast_pending_s, cfg.alerts.keep_firing_s)
+        self._stale_timing = al.RuleTiming(0.0, 0.0)
+        self.forecast_model = "none yet"
+
+    # -- start-up: rebuild from the store ----------------------------------------------------------
+    def start_up(self) -> None:
+        self._cursor = self.store.max_metric_id()
+        self._audit_cursor = self.store.max_audit_id()
+        latest = self.store.latest_metric_per_zone()
+        forecasts = self.store.latest_forecasts()
+        for zid, zr in self._zones.items():
+            zr.latest = latest.get(zid)
+            zr.forecast = forecasts.get(zid)
+            if zr.owned:
+                zr.forecaster = make_forecaster(self.cfg.forecast.step_s, self.cfg.forecast.horizon_s)
+                if zr.latest is not None:
+                    since = zr.latest.measured_at - 3 * self.cfg.forecast.horizon_s
+                    for m in self.store.zone_metrics_since(zid, since):
+                        if not m.stale:
+                            zr.forecaster.update(m.measured_at, m.density)
+        for a in self.store.open_alert_rows():
+            owner = self._zones.get(a.zone)
+            if owner is None or not owner.owned:
+                continue
+            old = owner.rules.get(a.kind)
+            if old is None or old.alert is None or old.alert.opened_at_s < a.opened_at_s:
+                owner.rules[a.kind] = al.restore(a)
+        for p in self.store.latest_patrol_positions():
+            self._patrols[p.patrol_id] = p
+        for c in self.store.cameras():
+            self._cameras[(c.site, c.camera)] = _CameraRuntime(
+                c.site, c.camera, c.state, None, c.processed_fps, c.capture_fps
+            )
+        self._update_alert_gauge()
+
+    # -- hand-over from other threads --------------------------------------------------------------
+    def submit(self, item: object) -> None:
+        self._inbox.put(item)
+        self.wake.set()
+
+    # -- the loop body -----------------------------------------------------------------------------
+    def poll(self, batch: int = 5000) -> int:
+        """One step; returns how many metric rows it consumed."""
+        now = self.clock.now()
+        self._drain_inbox(now)
+        rows = self.store.metrics_after(self._cursor, batch)
+        touched: set[str] = set()
+        for stored in rows:
+            self._cursor = stored.id
+            self._on_metric(stored.row, now)
+            touched.add(stored.row.zone)
+        if rows:
+            self.telemetry.ingest_lag.set(max(0.0, now - rows[-1].row.measured_at))
+        for zid in touched:
+            self._forecast_if_due(self._zones[zid], now)
+            self.bus.publish("zone", self.zone_view(zid))
+        self._check_cameras(now)
+        self._merge_operator_steps()
+        if self._patrols_dirty:
+            self._refresh_patrols(now)
+        self._update_alert_gauge()
+        return len(rows)
+
+    def _drain_inbox(self, now: float) -> None:
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._handle(item, now)
+            except Exception:
+                log.exception("engine could not handle %s", type(item).__name__)
+
+    def _handle(self, item: object, now: float) -> None:
+        if isinstance(item, PatrolPosition):
+            old = self._patrols.get(item.patrol_id)
+            if old is None or item.at_s >= old.at_s:
+                self._patrols[item.patrol_id] = item
+                self._patrols_dirty = True
+                self.bus.publish("patrol", self.patrol_view(item.patrol_id, now))
+        elif isinstance(item, CameraStatus):
+            cam = self._camera(item.site, item.camera)
+            cam.state = item.state
+            cam.last_seen_wall = now
+            self._save_camera(cam, now)
+        elif isinstance(item, CameraStats):
+            cam = self._camera(item.site, item.camera)
+            cam.processed_fps, cam.capture_fps = item.processed_fps, item.capture_fps
+            cam.last_seen_wall = now
+            if cam.state == "unknown":
+                cam.state = "online"
+            self._save_camera(cam, now)
+        elif isinstance(item, RemoteAlert):
+            self._on_remote_alert(item.payload)
+        elif isinstance(item, RemoteForecast):
+            remote = self._zones.get(item.zone)
+            if remote is not None and not remote.owned and item.site == self.registry.site:
+                remote.forecast = item.body
+                self.bus.publish("zone", self.zone_view(item.zone))
+
+    # -- metrics, forecasts and rules --------------------------------------------------------------
+    def _on_metric(self, m: MetricRow, now: float) -> None:
+        zr = self._zones.get(m.zone)
+        if zr is None:
+            return
+        if zr.latest is None or m.measured_at >= zr.latest.measured_at:
+            zr.latest = m
+        cam = self._camera(m.site, m.camera)
+        cam.last_seen_wall = now
+        if cam.state in ("unknown", "offline", "stopped"):
+            cam.state = "online"
+        if not zr.owned or m.stale:
+            return
+        if zr.forecaster is not None:
+            zr.forecaster.update(m.measured_at, m.density)
+        a = self.cfg.alerts
+        th = zr.zone.thresholds
+        self._step_rule(zr, "current", rules.current_level(m.density, th, a.clear_ratio), m.measured_at)
+        cond = rules.stop_and_go(
+            m.density,
+            m.speed_p50,
+            th,
+            min_density=a.stop_go_min_density,
+            speed_ratio=a.stop_go_speed_ratio,
+            clear_ratio=a.clear_ratio,
+        )
+        self._step_rule(zr, "stop_and_go", cond, m.measured_at)
+
+    def _forecast_if_due(self, zr: _ZoneRuntime, now: float) -> None:
+        if not zr.owned or zr.forecaster is None or zr.latest is None:
+            return
+        t = zr.latest.measured_at
+        b = math.floor(t / self.cfg.forecast.step_s)
+        if zr.forecast_bin is not None and b <= zr.forecast_bin:
+            return
+        zr.forecast_bin = b
+        th = zr.zone.thresholds
+        try:
+            f = zr.forecaster.forecast({"warning": th.warning, "critical": th.critical}, now_s=t)
+        except Exception:
+            log.exception("forecast failed for zone %s", zr.zone.id)
+            return
+        if f is None:
+            return
+        self.telemetry.forecasts.inc()
+        self.forecast_model = f.model
+        zr.forecast = f.as_json()
+        self._publish_forecast(zr.zone, f)
+        crossings = [rules.CrossingIn(c.name, c.threshold, c.probability, c.expected_time_s) for c in f.crossings]
+        a = self.cfg.alerts
+        cond = rules.forecast_crossing(crossings, th, a.forecast_probability, a.clear_ratio)
+        self._step_rule(zr, "forecast", cond, t)
+
+    def _publish_forecast(self, zone: Zone, f: ZoneForecast) -> None:
+        body = f.as_json()
+        try:
+            self.store.save_forecast(zone.id, f.origin_s, f.model, body, self.clock.now())
+        except Exception:
+            log.exception("could not store the forecast of zone %s", zone.id)
+        msg = ForecastMessage.model_validate(
+            {"schema": "crowd.forecast/1", "site": self.registry.site, "zone": zone.id, **body}
+        )
+        self.publisher.publish(
+            forecast_topic(self.prefix, self.registry.site, zone.id),
+            msg.model_dump_json(by_alias=True).encode(),
+            qos=1,
+            retain=True,
+        )
+
+    def _step_rule(self, zr: _ZoneRuntime, kind: al.Kind, cond: al.Condition, t: float) -> None:
+        timing = {"forecast": self._forecast_timing, "stale": self._stale_timing}.get(kind, self._timing)
+        state = zr.rules.get(kind, al.RuleState())
+        new_state, events = al.evaluate(state, cond, t, zr.zone.id, kind, timing)
+        zr.rules[kind] = new_state
+        for ev in events:
+            self._emit(zr, ev)
+
+    def _emit(self, zr: _ZoneRuntime, ev: al.AlertEvent) -> None:
+        a = ev.alert
+        try:
+            if ev.type == "new":
+                if not self.store.insert_alert(a):
+                    # Already stored (a restart re-read the rows that opened it): keep the stored one.
+                    stored = self.store.get_alert(a.id)
+                    zr.rules[a.kind] = al.merge_operator_state(zr.rules[a.kind], stored)
+                    return
+            elif ev.type == "update":
+                step = a.history[-1] if a.history and a.history[-1].at_s == a.updated_at_s else None
+                step = step if step is not None and step.action == "escalated" else None
+                self.store.update_alert_from_rules(a, step)
+            elif ev.type == "end" and not self.store.clear_alert(a):
+                return  # an operator resolved it first; that end was already published
+            stored = self.store.get_alert(a.id)
+        except Exception:
+            log.exception("could not store alert %s", a.id)
+            stored = a
+        self.publish_alert(ev.type, stored)
+
+    def publish_alert(self, event: str, a: al.Alert) -> dict[str, Any]:
+        """MQTT (retained while open, retained copy removed at the end) and the live stream."""
+        patrols = self.nearest_patrols(a.zone)
+        view = views.alert_json(a, patrols)
+        self._published_patrols[a.id] = view["patrols"]
+        msg = AlertMessage.model_validate(
+            {"schema": "crowd.alert/1", "event": event, "site": self.registry.site, **view}
+        )
+        topic = alert_topic(self.prefix, a.id)
+        self._own_echoes.append((a.id, a.updated_at_s, a.state, a.level))
+        self.publisher.publish(topic, msg.model_dump_json(by_alias=True).encode(), qos=1, retain=a.is_open)
+        if not a.is_open:
+            self.publisher.publish(topic, b"", qos=1, retain=True)
+            self._published_patrols.pop(a.id, None)
+        self.bus.publish("alert", {**view, "event": event})
+        log.info("alert %s", event, extra={"fields": {"alert": a.id, "state": a.state, "level": a.level}})
+        return view
+
+    def _on_remote_alert(self, payload: dict[str, Any]) -> None:
+        key = (payload.get("id"), payload.get("updated_at"), payload.get("state"), payload.get("level"))
+        if key in self._own_echoes:
+            return
+        view = {k: v for k, v in payload.items() if k not in ("schema", "site")}
+        self.bus.publish("alert", view)
+
+    # -- cameras -----------------------------------------------------------------------------------
+    def _camera(self, site: str, camera: str) -> _CameraRuntime:
+        cam = self._cameras.get((site, camera))
+        if cam is None:
+            cam = self._cameras[(site, camera)] = _CameraRuntime(site, camera)
+        return cam
+
+    def _save_camera(self, cam: _CameraRuntime, now: float) -> None:
+        try:
+            self.store.upsert_camera(self._camera_row(cam, now), now)
+        except Exception:
+            log.exception("could not store camera %s", cam.camera)
+        self.bus.publish("camera", self.camera_view(cam, now))
+
+    def _camera_row(self, cam: _CameraRuntime, now: float) -> CameraRow:
+        return CameraRow(cam.site, cam.camera, cam.state, cam.last_seen_wall, cam.processed_fps, cam.capture_fps)
+
+    def _camera_stale(self, cam: _CameraRuntime, now: float) -> tuple[bool, str]:
+        if cam.state in ("offline", "stopped"):
+            return True, f"is {cam.state}"
+        if cam.last_seen_wall is not None and now - cam.last_seen_wall > self.cfg.alerts.camera_stale_s:
+            return True, f"silent for {now - cam.last_seen_wall:.0f} s"
+        return False, ""
+
+    def _check_cameras(self, now: float) -> None:
+        for zr in self._zones.values():
+            if not zr.owned:
+                continue
+            cam = self._cameras.get((self.registry.site, zr.zone.camera))
+            if cam is None or (cam.last_seen_wall is None and "stale" not in zr.rules):
+                continue
+            stale, reason = self._camera_stale(cam, now)
+            if not stale and zr.latest is not None and zr.latest.stale:
+                stale, reason = True, "reports no frames"
+            self._step_rule(zr, "stale", rules.camera_stale(stale, cam.camera, reason), now)
+
+    # -- operators ---------------------------------------------------------------------------------
+    def _merge_operator_steps(self) -> None:
+        self._audit_cursor, ids = self.store.operator_steps_after(self._audit_cursor)
+        for alert_id in ids:
+            try:
+                stored = self.store.get_alert(alert_id)
+            except KeyError:
+                continue
+            zr = self._zones.get(stored.zone)
+            if zr is None or not zr.owned or stored.kind not in zr.rules:
+                continue
+            zr.rules[stored.kind] = al.merge_operator_state(zr.rules[stored.kind], stored)
+
+    def notify_operator_step(self) -> None:
+        self.wake.set()
+
+    # -- patrols -----------------------------------------------------------------------------------
+    def nearest_patrols(self, zone_id: str) -> list[PatrolDistance]:
+        zr = self._zones.get(zone_id)
+        if zr is None:
+            return []
+        p = self.cfg.patrols
+        return nearest(
+            zr.zone.polygon,
+            list(self._patrols.values()),
+            self.clock.now(),
+            walking_speed_mps=p.walking_speed_mps,
+            stale_after_s=p.stale_after_s,
+            max_accuracy_m=p.max_accuracy_m,
+        )
+
+    def _refresh_patrols(self, now: float) -> None:
+        self._patrols_dirty = False
+        for zr in self._zones.values():
+            for st in zr.rules.values():
+                a = st.alert
+                if a is None:
+                    continue
+                fresh = [p.as_json() for p in self.nearest_patrols(a.zone)]
+                if _patrols_moved(self._published_patrols.get(a.id), fresh):
+                    try:
+                        stored = self.store.get_alert(a.id)
+                    except KeyError:
+                        continue
+                    if stored.is_open:
+                        self.publish_alert("update", stored)
+
+    def patrol_view(self, patrol_id: str, now: float | None = None) -> dict[str, Any]:
+        now = self.clock.now() if now is None else now
+        latest = self._patrols[patrol_id]
+        track = [
+            p
+            for p in self.store.patrol_positions_since(now - self.cfg.patrols.track_minutes * 60)
+            if p.patrol_id == patrol_id
+        ]
+        p = self.cfg.patrols
+        return views.patrol_json(latest, track, is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
+
+    def patrols_view(self) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        p = self.cfg.patrols
+        tracks: dict[str, list[PatrolPosition]] = {}
+        for pos in self.store.patrol_positions_since(now - p.track_minutes * 60):
+            tracks.setdefault(pos.patrol_id, []).append(pos)
+        return [
+            views.patrol_json(latest, tracks.get(pid, []), is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
+            for pid, latest in sorted(dict(self._patrols).items())
+        ]
+
+    # -- read side for the API ---------------------------------------------------------------------
+    def zone_view(self, zone_id: str) -> dict[str, Any]:
+        zr = self._zones[zone_id]
+        return views.zone_json(zr.zone, zr.latest, zr.forecast)
+
+    def zones_view(self) -> list[dict[str, Any]]:
+        return [self.zone_view(zid) for zid in list(self._zones)]
+
+    def camera_view(self, cam: _CameraRuntime, now: float) -> dict[str, Any]:
+        stale, _ = self._camera_stale(cam, now)
+        return views.camera_json(self._camera_row(cam, now), stale and cam.state == "online")
+
+    def cameras_view(self) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        known = dict(self._cameras)
+        for cam_id in self.registry.cameras():
+            known.setdefault((self.registry.site, cam_id), _CameraRuntime(self.registry.site, cam_id))
+        return [self.camera_view(c, now) for _, c in sorted(known.items())]
+
+    def alert_view(self, a: al.Alert) -> dict[str, Any]:
+        return views.alert_json(a, self.nearest_patrols(a.zone))
+
+    def open_alert_count(self) -> int:
+        return sum(1 for zr in self._zones.values() for st in zr.rules.values() if st.alert is not None)
+
+    def _update_alert_gauge(self) -> None:
+        self.telemetry.alerts_open.set(self.open_alert_count())
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+
+def _patrols_moved(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> bool:
+    if old is None:
+        return bool(new)
+    if [p["id"] for p in old] != [p["id"] for p in new]:
+        return True
+    for a, b in zip(old, new, strict=True):
+        if a["stale"] != b["stale"] or abs(float(a["distance_m"]) - float(b["distance_m"])) > 5.0:
+            return True
+    return False
+
+
+def dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()

@@ -1,0 +1,377 @@
+"""MQTT ingest (paho-mqtt 2, MQTT 5): validate, dedupe and batch-store edge metrics; route the rest.
+
+Metrics come through a shared subscription (`$share/<group>/...`) so several workers split them, over a
+persistent session (clean start off, session expiry) so a restart or a broker outage loses nothing.
+Messages are acknowledged by hand only after their batch is committed: a crash between receipt and
+commit makes the broker redeliver, and the database's unique (site, camera, seq) drops the duplicate.
+Anything that does not validate is counted, logged and forwarded to `<prefix>/deadletter`, never raised.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from pydantic import ValidationError
+
+from central.clock import Clock
+from central.config import CentralConfig
+from central.engine import CameraStats, CameraStatus, Engine, RemoteAlert, RemoteForecast
+from central.messages import DeadLetterMessage, dead_letter_topic
+from central.obs import Telemetry
+from central.patrols import PatrolMessageError, parse_owntracks, parse_patrol_location
+from central.store import MetricRow, Store
+from central.zones import ZoneRegistry
+from edge.messages import StatsMessage, StatusMessage, ZoneMetricsMessage
+
+log = logging.getLogger(__name__)
+
+
+class Rejected(ValueError):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class _Pending:
+    row: MetricRow | None  # None: nothing to store, only the ack
+    mid: int
+    qos: int
+
+
+class Deduper:
+    """Recently seen (site, camera, seq) keys; the database's unique key is the backstop beyond it."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self._seen: OrderedDict[tuple[str, str, int], None] = OrderedDict()
+        self._cap = capacity
+
+    def seen(self, key: tuple[str, str, int]) -> bool:
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return True
+        self._seen[key] = None
+        if len(self._seen) > self._cap:
+            self._seen.popitem(last=False)
+        return False
+
+
+def parse_metric(topic: str, payload: bytes, prefix: str, registry: ZoneRegistry, now: float) -> MetricRow:
+    """One metrics message -> a row for the store, or Rejected with the reason."""
+    try:
+        msg = ZoneMetricsMessage.model_validate_json(payload)
+    except ValidationError as err:
+        e = err.errors()[0]
+        raise Rejected("invalid", f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}") from None
+    expected = f"{prefix}/{msg.site}/{msg.camera}/zones/{msg.zone}/metrics"
+    if topic != expected:
+        raise Rejected("topic_mismatch", "the payload's site/camera/zone do not match its topic")
+    if msg.site != registry.site:
+        raise Rejected("unknown_site", f"site {msg.site!r} is not this site")
+    zone = registry.for_edge(msg.camera, msg.zone)
+    if zone is None:
+        raise Rejected("unknown_zone", f"camera {msg.camera!r} zone {msg.zone!r} is not mapped to a site zone")
+    return MetricRow(
+        site=msg.site,
+        camera=msg.camera,
+        seq=msg.seq,
+        zone=zone.id,
+        edge_zone=msg.zone,
+        measured_at=msg.measured_at,
+        count=msg.count,
+        count_max=msg.count_max,
+        density=msg.density,
+        speed_p50=msg.speed_p50,
+        speed_p85=msg.speed_p85,
+        los=msg.los,
+        stale=msg.stale,
+        inflow=msg.inflow,
+        outflow=msg.outflow,
+        received_at=now,
+    )
+
+
+class MetricWriter:
+    """Batches rows for ~batch_ms and writes them with one executemany; acks only after the commit."""
+
+    def __init__(self, store: Store, batch_s: float, telemetry: Telemetry, on_written: Any = None) -> None:
+        self.store = store
+        self.batch_s = batch_s
+        self.telemetry = telemetry
+        self.on_written = on_written
+        self.ack: Any = None  # set by Ingest: ack(mid, qos)
+        self._q: queue.Queue[_Pending] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="metric-writer", daemon=True)
+        self.written = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, item: _Pending) -> None:
+        self._q.put(item)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set() or not self._q.empty():
+            batch = self._collect()
+            if batch:
+                self._write(batch)
+
+    def _collect(self) -> list[_Pending]:
+        try:
+            first = self._q.get(timeout=0.1)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_s
+        while len(batch) < 5000:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                batch.append(self._q.get(timeout=left))
+            except queue.Empty:
+                break
+        return batch
+
+    def _write(self, batch: list[_Pending]) -> None:
+        rows = [p.row for p in batch if p.row is not None]
+        delay = 0.2
+        while True:
+            try:
+                self.store.insert_metrics(rows)
+                break
+            except Exception:
+                # The database is away: keep the batch (unacked, so the broker keeps it too) and retry.
+                log.exception("storing %d metrics failed; retrying in %.1f s", len(rows), delay)
+                if self._stop.wait(delay) and delay > 2:
+                    return
+                delay = min(delay * 2, 5.0)
+        self.written += len(rows)
+        self.telemetry.ingested.inc(len(rows))
+        self.telemetry.write_queue.set(self._q.qsize())
+        if self.ack is not None:
+            for p in batch:
+                self.ack(p.mid, p.qos)
+        if self.on_written is not None and rows:
+            self.on_written()
+
+
+class Ingest:
+    def __init__(
+        self,
+        cfg: CentralConfig,
+        store: Store,
+        engine: Engine,
+        clock: Clock,
+        telemetry: Telemetry,
+    ) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.clock = clock
+        self.telemetry = telemetry
+        self.prefix = cfg.mqtt.topic_prefix
+        self.registry = ZoneRegistry(cfg)
+        self.deduper = Deduper()
+        self.writer = MetricWriter(store, cfg.database.batch_ms / 1000.0, telemetry, on_written=engine.wake.set)
+        client_id = cfg.mqtt.client_id or f"crowd-central-{cfg.site.id}-{cfg.worker.index}"
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
+        )
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        if cfg.mqtt.username or cfg.mqtt.password:
+            self.client.username_pw_set(cfg.mqtt.username, cfg.mqtt.password)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.writer.ack = self.client.ack
+        self.connected = threading.Event()
+        self.rejected = 0
+        self.duplicates = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.writer.start()
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.cfg.mqtt.session_expiry_s
+        # Let the broker send many unacknowledged messages: acks wait for the batch commit.
+        props.ReceiveMaximum = 10000
+        self.client.connect_async(
+            self.cfg.mqtt.host, self.cfg.mqtt.port, keepalive=30, clean_start=False, properties=props
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.writer.stop()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """The Publisher protocol; paho queues while disconnected and sends after reconnecting."""
+        self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    # -- callbacks (paho's network thread) ---------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("broker refused the connection: %s", reason)
+            return
+        p = self.prefix
+        group = self.cfg.mqtt.share_group
+        client.subscribe(
+            [
+                (f"$share/{group}/{p}/+/+/zones/+/metrics", SubscribeOptions(qos=1)),
+                (f"{p}/+/+/status", SubscribeOptions(qos=1)),
+                (f"{p}/+/+/stats", SubscribeOptions(qos=0)),
+                ("owntracks/+/+", SubscribeOptions(qos=1)),
+                (f"{p}/patrols/+/location", SubscribeOptions(qos=1)),
+                # Other workers' alerts and forecasts, for this worker's console clients (not our own: noLocal).
+                (f"{p}/alerts/+", SubscribeOptions(qos=1, noLocal=True)),
+                (f"{p}/+/zones/+/forecast", SubscribeOptions(qos=0, noLocal=True)),
+            ]
+        )
+        self.connected.set()
+        self.telemetry.mqtt_connected.set(1)
+        log.info("connected to the broker", extra={"fields": {"host": self.cfg.mqtt.host, "port": self.cfg.mqtt.port}})
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.connected.clear()
+        self.telemetry.mqtt_connected.set(0)
+        log.warning("disconnected from the broker: %s; reconnecting", reason)
+
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self._route(msg)
+        except Exception as err:  # never let one message kill the network thread
+            log.exception("unexpected error on %s", msg.topic[:200])
+            self._reject(msg, "internal", str(err)[:200])
+            self.writer.put(_Pending(None, msg.mid, msg.qos))
+
+    def _route(self, msg: mqtt.MQTTMessage) -> None:
+        topic = msg.topic
+        now = self.clock.now()
+        if topic.endswith("/metrics") and topic.startswith(self.prefix + "/"):
+            self._on_metric(msg, now)
+            return
+        try:
+            if len(msg.payload) > self.cfg.mqtt.max_payload_bytes:
+                raise Rejected("too_large", f"{len(msg.payload)} bytes")
+            self._route_other(topic, bytes(msg.payload))
+        except Rejected as rej:
+            self._reject(msg, rej.reason, rej.detail)
+        finally:
+            self.writer.put(_Pending(None, msg.mid, msg.qos))
+
+    def _on_metric(self, msg: mqtt.MQTTMessage, now: float) -> None:
+        try:
+            if len(msg.payload) > self.cfg.mqtt.max_payload_bytes:
+                raise Rejected("too_large", f"{len(msg.payload)} bytes")
+            row = parse_metric(msg.topic, bytes(msg.payload), self.prefix, self.registry, now)
+        except Rejected as rej:
+            self._reject(msg, rej.reason, rej.detail)
+            self.writer.put(_Pending(None, msg.mid, msg.qos))
+            return
+        if self.deduper.seen((row.site, row.camera, row.seq)):
+            self.duplicates += 1
+            self.telemetry.duplicates.inc()
+            self.writer.put(_Pending(None, msg.mid, msg.qos))
+            return
+        self.writer.put(_Pending(row, msg.mid, msg.qos))
+
+    def _route_other(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        p = self.prefix
+        if topic.startswith("owntracks/"):
+            try:
+                pos = parse_owntracks(topic, payload)
+            except PatrolMessageError as err:
+                raise Rejected("invalid_patrol", str(err)) from None
+            if pos is not None:
+                self._on_patrol(pos)
+        elif topic.startswith(f"{p}/patrols/") and topic.endswith("/location"):
+            try:
+                pos = parse_patrol_location(topic[len(p) + len("/patrols/") : -len("/location")], payload)
+            except PatrolMessageError as err:
+                raise Rejected("invalid_patrol", str(err)) from None
+            self._on_patrol(pos)
+        elif topic.startswith(f"{p}/alerts/"):
+            if payload:  # an empty payload removes a retained alert
+                self.engine.submit(RemoteAlert(_json_object(payload)))
+        elif topic.endswith("/forecast"):
+            body = _json_object(payload)
+            site, zone = parts[-4], parts[-2]
+            self.engine.submit(
+                RemoteForecast(site, zone, {k: v for k, v in body.items() if k not in ("schema", "site", "zone")})
+            )
+        elif topic.endswith("/status"):
+            try:
+                st = StatusMessage.model_validate_json(payload)
+            except ValidationError as err:
+                raise Rejected("invalid", _first_error(err)) from None
+            self.engine.submit(CameraStatus(st.site, st.camera, st.state, st.at))
+        elif topic.endswith("/stats"):
+            try:
+                sm = StatsMessage.model_validate_json(payload)
+            except ValidationError as err:
+                raise Rejected("invalid", _first_error(err)) from None
+            self.engine.submit(CameraStats(sm.site, sm.camera, sm.processed_fps, sm.capture_fps, sm.at))
+
+    def _on_patrol(self, pos: Any) -> None:
+        self.telemetry.patrol_positions.inc()
+        try:
+            self.engine.store.insert_patrol_positions([pos], self.clock.now())
+        except Exception:
+            log.exception("could not store a patrol position")
+        self.engine.submit(pos)
+
+    def _reject(self, msg: mqtt.MQTTMessage, reason: str, detail: str) -> None:
+        self.rejected += 1
+        self.telemetry.rejected.labels(reason=reason).inc()
+        log.warning(
+            "rejected a message", extra={"fields": {"topic": msg.topic[:200], "reason": reason, "detail": detail[:300]}}
+        )
+        dl = DeadLetterMessage.model_validate(
+            {
+                "schema": "crowd.dead_letter/1",
+                "topic": msg.topic[:512],
+                "reason": f"{reason}: {detail}"[:1000],
+                "payload": msg.payload[:1024].decode("utf-8", errors="replace"),
+                "payload_bytes": len(msg.payload),
+                "at": self.clock.now(),
+                "worker": self.cfg.worker.index,
+            }
+        )
+        self.client.publish(dead_letter_topic(self.prefix), dl.model_dump_json(by_alias=True).encode(), qos=1)
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    try:
+        obj = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise Rejected("invalid", f"not JSON: {err}") from None
+    if not isinstance(obj, dict):
+        raise Rejected("invalid", "not a JSON object")
+    return obj
+
+
+def _first_error(err: ValidationError) -> str:
+    e = err.errors()[0]
+    return f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"

@@ -1,0 +1,118 @@
+"""Turn observations into alert `Condition`s (pure): current level, forecast crossing, stop-and-go, stale."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from central.alerts import Condition, Level
+
+# Weidmann's fundamental diagram for pedestrians: free walking speed and the density at which flow stops.
+FREE_SPEED_MPS = 1.34
+JAM_DENSITY_PPM2 = 5.4
+WEIDMANN_GAMMA = 1.913
+
+
+@dataclass(frozen=True)
+class ThresholdsPpm2:
+    warning: float
+    critical: float
+
+
+@dataclass(frozen=True)
+class CrossingIn:
+    name: str
+    threshold: float
+    probability: float
+    expected_time_s: float | None
+
+
+def expected_speed_mps(density_ppm2: float) -> float:
+    """Walking speed a crowd of this density usually keeps (Weidmann 1993)."""
+    if density_ppm2 <= 0:
+        return FREE_SPEED_MPS
+    if density_ppm2 >= JAM_DENSITY_PPM2:
+        return 0.0
+    return FREE_SPEED_MPS * (1.0 - math.exp(-WEIDMANN_GAMMA * (1.0 / density_ppm2 - 1.0 / JAM_DENSITY_PPM2)))
+
+
+def current_level(density: float, th: ThresholdsPpm2, clear_ratio: float) -> Condition:
+    level: Level | None = None
+    threshold = th.warning
+    if density >= th.critical:
+        level, threshold = "critical", th.critical
+    elif density >= th.warning:
+        level = "warning"
+    return Condition(
+        level=level,
+        clear=density < th.warning * clear_ratio,
+        value=density,
+        threshold=threshold,
+        message=f"density {density:.2f} persons/m² over the {level or 'warning'} level {threshold:g}",
+    )
+
+
+def forecast_crossing(
+    crossings: Sequence[CrossingIn], th: ThresholdsPpm2, p_min: float, clear_ratio: float
+) -> Condition:
+    """Fire at the highest threshold whose crossing probability reaches p_min; clear when all are well below."""
+    best: CrossingIn | None = None
+    for c in crossings:
+        if c.name not in ("warning", "critical") or c.probability < p_min:
+            continue
+        if best is None or c.threshold > best.threshold:
+            best = c
+    top_p = max((c.probability for c in crossings), default=0.0)
+    clear = top_p < p_min * clear_ratio
+    if best is None:
+        return Condition(level=None, clear=clear, value=top_p, threshold=None)
+    level: Level = "critical" if best.name == "critical" else "warning"
+    when = "" if best.expected_time_s is None else f" around {best.expected_time_s:.0f}"
+    return Condition(
+        level=level,
+        clear=clear,
+        value=best.probability,
+        threshold=best.threshold,
+        message=f"forecast: {best.probability:.0%} chance to cross {best.threshold:g} persons/m²{when}",
+        expected_crossing_at_s=best.expected_time_s,
+        probability=best.probability,
+    )
+
+
+def stop_and_go(
+    density: float,
+    speed_p50: float | None,
+    th: ThresholdsPpm2,
+    *,
+    min_density: float,
+    speed_ratio: float,
+    clear_ratio: float,
+) -> Condition:
+    """Speed far below what the density predicts: the crowd stops and starts (a precursor of crushes)."""
+    expected = expected_speed_mps(density)
+    if speed_p50 is None or expected <= 0:
+        return Condition(level=None, clear=density < min_density * clear_ratio, value=None, threshold=None)
+    ratio = speed_p50 / expected
+    firing = density >= min_density and ratio < speed_ratio
+    clear = density < min_density * clear_ratio or ratio > speed_ratio / clear_ratio
+    level: Level | None = None
+    if firing:
+        level = "critical" if density >= th.critical else "warning"
+    return Condition(
+        level=level,
+        clear=clear,
+        value=ratio,
+        threshold=speed_ratio,
+        message=f"stop-and-go: {speed_p50:.2f} m/s where {density:.2f} persons/m² usually walk {expected:.2f} m/s",
+    )
+
+
+def camera_stale(stale: bool, camera: str, reason: str) -> Condition:
+    return Condition(
+        level="warning" if stale else None,
+        clear=not stale,
+        value=None,
+        threshold=None,
+        message=f"camera {camera} {reason}" if stale else "",
+    )

@@ -1,0 +1,170 @@
+"""Wires central together: store, engine loop, MQTT ingest and the HTTP server in one process.
+
+uvicorn runs in the main thread (it owns SIGTERM/SIGINT); the engine loop and paho's network thread
+run beside it. On a signal the HTTP server stops taking requests, the live streams end, ingest
+disconnects after committing what it holds, and the process exits well inside 10 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from central.api import Services, create_app
+from central.auth import Authenticator, users_from_config
+from central.clock import Clock, SystemClock
+from central.config import CentralConfig
+from central.engine import Engine
+from central.events import EventBus, Publisher
+from central.ingest import Ingest
+from central.obs import Telemetry
+from central.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class _LatePublisher:
+    """The engine needs a publisher before the MQTT client exists; this forwards once it does."""
+
+    def __init__(self) -> None:
+        self.target: Publisher | None = None
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        if self.target is not None:
+            self.target.publish(topic, payload, qos=qos, retain=retain)
+
+
+class CentralService:
+    def __init__(self, cfg: CentralConfig, clock: Clock | None = None, with_mqtt: bool = True) -> None:
+        self.cfg = cfg
+        self.clock = clock or SystemClock()
+        self.telemetry = Telemetry()
+        self.bus = EventBus()
+        self.store = Store(cfg.database.url)
+        self._publisher = _LatePublisher()
+        self.engine = Engine(cfg, self.store, self._publisher, self.clock, self.bus, self.telemetry)
+        self.ingest: Ingest | None = None
+        self.with_mqtt = with_mqtt
+        secret_env = cfg.http.secret_env
+        secret = os.environ.get(secret_env, "") if secret_env else ""
+        self.auth = Authenticator(
+            users_from_config(cfg), secret.encode() if secret else secrets.token_bytes(32), cfg.http.token_ttl_s
+        )
+        self.started_at = self.clock.now()
+        self._stop = threading.Event()
+        self._loop_thread = threading.Thread(target=self._engine_loop, name="engine", daemon=True)
+        self._last_retention = 0.0
+        self.services = Services(
+            cfg=cfg,
+            store=self.store,
+            engine=self.engine,
+            auth=self.auth,
+            bus=self.bus,
+            telemetry=self.telemetry,
+            clock=self.clock,
+            started_at=self.started_at,
+            mqtt_connected=lambda: self.ingest is not None and self.ingest.connected.is_set(),
+        )
+        self.app = create_app(self.services)
+
+    def start(self) -> None:
+        self.store.migrate(self.clock.now())
+        self.engine.start_up()
+        if self.with_mqtt:
+            self.ingest = Ingest(self.cfg, self.store, self.engine, self.clock, self.telemetry)
+            self._publisher.target = self.ingest
+            self.ingest.start()
+        self._loop_thread.start()
+        log.info(
+            "central started",
+            extra={
+                "fields": {
+                    "worker": self.cfg.worker.index,
+                    "zones": len(self.engine.registry),
+                    "db": self.store.dialect,
+                }
+            },
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.engine.wake.set()
+        self.bus.close()
+        if self.ingest is not None:
+            self.ingest.stop()
+        self._loop_thread.join(5)
+        self.store.close()
+        log.info("central stopped")
+
+    def _engine_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                n = self.engine.poll()
+                self._maybe_retention()
+            except Exception:
+                log.exception("engine step failed; retrying")
+                n = 0
+                self._stop.wait(1.0)
+            if n == 0:
+                self.engine.wake.wait(0.25)
+                self.engine.wake.clear()
+
+    def _maybe_retention(self) -> None:
+        now = self.clock.now()
+        r = self.cfg.retention
+        if now - self._last_retention < r.every_s:
+            return
+        self._last_retention = now
+        deleted = self.store.enforce_retention(
+            now, metrics_days=r.metrics_days, alerts_days=r.alerts_days, patrol_track_days=r.patrol_track_days
+        )
+        log.info("retention", extra={"fields": deleted})
+
+    def serve(self) -> None:
+        """Run until SIGTERM/SIGINT. Blocking."""
+        self.start()
+        try:
+            if self.cfg.http.port:
+                config = uvicorn.Config(
+                    self.app,
+                    host=self.cfg.http.host,
+                    port=self.cfg.http.port,
+                    log_config=None,
+                    access_log=False,
+                    timeout_graceful_shutdown=3,
+                    lifespan="off",
+                )
+                server = _Server(config, self.bus)
+                server.run()
+            else:
+                _wait_for_signal()
+        finally:
+            self.stop()
+
+
+class _Server(uvicorn.Server):
+    """Ends the live event streams as soon as shutdown starts, so they do not hold the exit up."""
+
+    def __init__(self, config: uvicorn.Config, bus: EventBus) -> None:
+        super().__init__(config)
+        self._bus = bus
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self._bus.close()
+        super().handle_exit(sig, frame)
+
+
+def _wait_for_signal() -> None:
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    while not done.wait(0.5):
+        pass
+    time.sleep(0)
