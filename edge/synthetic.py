@@ -158,3 +158,14 @@ def _config(video: Path, image_to_ground: F64, fps: float, size: tuple[int, int]
         "detector": {"kind": "offline", "every_n_frames": 1},
         "metrics": {"interval_s": 1.0},
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m edge.synthetic`: render the build-up scene of `edge.synthetic_scene`."""
+    from edge.synthetic_scene import main as scene_main
+
+    return scene_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
