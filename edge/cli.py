@@ -11,20 +11,24 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
 import cv2
 import numpy as np
 
+from edge import __version__
 from edge.annotate import Annotator
 from edge.calibration import build_geometry, calibration_overlay
 from edge.config import ConfigError, EdgeConfig, load
 from edge.detectors import DetectorError
 from edge.evaluation import GroundTruthDetector, format_table, load_mot, plot_counts, score, truth_metrics
 from edge.geometry import CalibrationError
+from edge.health import DEFAULT_HEALTH_PORT, EdgeHealth, HealthServer
+from edge.mqtt_client import publisher_for
 from edge.pipeline import DetectorFactory, Pipeline, PipelineStats, default_detector_factory, metrics_settings
+from edge.publishing import MetricsSink, health_from
 from edge.sinks import JsonlSink, Sink, metrics_to_dict, read_jsonl
 from edge.sources import SourceError, open_source
 from edge.types import Frame
@@ -64,6 +68,8 @@ def run_edge(
     progress: bool = True,
     stop: threading.Event | None = None,
     detector_factory: DetectorFactory | None = None,
+    frame_hook: Callable[[Frame], None] | None = None,
+    on_pipeline: Callable[[Pipeline], None] | None = None,
 ) -> tuple[PipelineStats, list[tuple[int, float]]]:
     """Run the pipeline to the end of the source (or until stopped); returns its stats and the
     (index, time) of every processed frame."""
@@ -77,12 +83,16 @@ def run_edge(
 
     def on_frame(frame: Frame) -> None:
         seen.append((frame.index, frame.t_s))
+        if frame_hook is not None:
+            frame_hook(frame)
         if bar is not None:
             bar.update(frame.index + 1 - bar.n)
 
     annotator = Annotator(annotate, fps=source.fps or 10.0) if annotate else None
     factory = detector_factory or default_detector_factory
     pipeline = Pipeline(cfg, source, sinks, detector_factory=factory, annotator=annotator, on_frame=on_frame)
+    if on_pipeline is not None:
+        on_pipeline(pipeline)
     stats = pipeline.run(stop)
     if bar is not None:
         bar.close()
@@ -94,8 +104,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     _install_stop_handlers(stop)
     sinks: list[Sink] = [JsonlSink(args.output)] if args.output else []
+    publisher = None if args.no_mqtt else publisher_for(cfg)
+    if publisher is not None:
+        publisher.start()
+        sinks.append(MetricsSink(publisher))  # closing the sink drains the queue (5 s) and publishes 'stopped'
+
+    def health_to_publisher(pipeline: Pipeline) -> None:
+        if publisher is not None:
+            publisher.set_health_source(lambda: health_from(pipeline.stats()))
+
+    health = EdgeHealth(site=cfg.site, camera=cfg.camera.id, version=__version__)
+    server = HealthServer(health, host=args.health_host, port=args.health_port).start() if args.health_port else None
     t0 = time.perf_counter()
-    stats, _ = run_edge(cfg, sinks, realtime=args.realtime, annotate=args.annotate, progress=not args.quiet, stop=stop)
+    try:
+        stats, _ = run_edge(
+            cfg,
+            sinks,
+            realtime=args.realtime,
+            annotate=args.annotate,
+            progress=not args.quiet,
+            stop=stop,
+            frame_hook=lambda _frame: health.beat(),
+            on_pipeline=health_to_publisher,
+        )
+    finally:
+        health.stopping()
+        if publisher is not None:
+            publisher.stop(drain_timeout_s=0)  # no-op after a normal run (the sink stopped it); else says 'stopped'
+        if server is not None:
+            server.stop()
     wall = time.perf_counter() - t0
     print(
         f"{stats.frames_processed} frames in {wall:.1f} s ({stats.frames_processed / max(wall, 1e-9):.1f} fps); "
@@ -179,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--realtime", action="store_true", help="pace files at their frame rate")
     r.add_argument("--annotate", help="write annotated frames: a .mp4/.avi video or a folder of PNGs")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--no-mqtt", action="store_true", help="do not publish over MQTT (no broker needed)")
+    r.add_argument(
+        "--health-port",
+        type=int,
+        default=0,
+        help=f"serve /healthz and Prometheus /metrics on this port (0: off; the container uses {DEFAULT_HEALTH_PORT})",
+    )
+    r.add_argument("--health-host", default="0.0.0.0", help="address for --health-port")
     r.set_defaults(func=_cmd_run)
 
     c = sub.add_parser("calibrate", help="draw a 1 m ground grid and the zones over a frame")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
 import pytest
 
 from edge.health import EdgeHealth, HealthServer
+from tests.support.mosquitto import free_port
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -37,3 +46,33 @@ def test_healthz_and_metrics_over_http() -> None:
         clock.t = 7
         assert httpx.get(f"{base}/healthz").status_code == 503
         assert httpx.get(f"{base}/nope").status_code == 404
+
+
+def test_crowd_edge_run_serves_health_and_stops_on_sigterm(shared_data: Path) -> None:
+    video = shared_data / "pets09_s2l1" / "video" / "vtest_PETS09-S2L1_View001_480x360.avi"
+    port = free_port()
+    cmd = [sys.executable, "-m", "edge.cli", "run", str(REPO / "configs" / "pets09_s2l1.yaml"), "--source", str(video)]
+    cmd += ["--realtime", "--quiet", "--health-port", str(port), "--health-host", "127.0.0.1"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 40
+        report: dict[str, object] = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                report = r.json()
+                if r.status_code == 200 and isinstance(report["frames"], int) and report["frames"] >= 5:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        assert report.get("status") == "ok", f"edge never became healthy: {report}"
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        assert 'crowd_edge_info{camera="pets09-view001",site="site"' in metrics
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0, out.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+# Two images from one file (see docs/operators.md):
+#   docker build --target edge    -t crowd-edge:0.1.0 .
+#   docker build --target central -t crowd-central:0.1.0 .
+# The builder turns the project and every dependency into wheels; the final images install those
+# wheels offline, drop pip, and run as an unprivileged user. No compiler is needed anywhere: every
+# dependency ships binary wheels for linux/amd64 and linux/arm64.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY edge ./edge
+COPY forecasting ./forecasting
+COPY central ./central
+# --only-binary: fail the build loudly instead of silently compiling a dependency.
+RUN pip wheel --only-binary=:all: --no-binary=crowd-analytics --wheel-dir /wheels .
+
+FROM ${PYTHON_IMAGE} AS runtime
+# Keep in step with pyproject.toml's version (tests/integration/test_dockerfile.py checks it).
+ARG CROWD_VERSION=0.1.0
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# Install from the builder's wheels only (no index), then remove pip: nothing in the running image
+# can fetch or build code. The unprivileged user owns only its working folder.
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels "crowd-analytics==${CROWD_VERSION}" \
+    && pip uninstall -y pip setuptools wheel \
+    && groupadd --system --gid 10001 crowd \
+    && useradd --system --uid 10001 --gid crowd --home-dir /var/lib/crowd --create-home \
+       --shell /usr/sbin/nologin crowd
+WORKDIR /var/lib/crowd
+USER 10001:10001
+
+FROM runtime AS edge
+# Store-and-forward queue and any local annotated frames live here; mount a volume on it.
+VOLUME ["/var/lib/crowd"]
+# Prometheus /metrics and /healthz (edge/health.py); MQTT is outbound only.
+EXPOSE 9108
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=4)"]
+# The stop signal flushes the queue and publishes 'stopped'; give it the 10 s it needs.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["crowd-edge"]
+CMD ["run", "/etc/crowd/edge.yaml", "--health-port", "9108", "--quiet"]
+
+FROM runtime AS central
+# Web console, API, /healthz and /metrics (central's http.port; its http.host must be 0.0.0.0 here).
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["crowd-central"]
+CMD ["run", "/etc/crowd/central.yaml"]
