@@ -123,6 +123,7 @@ class MqttPublisher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._fallback = False
+        self._stopped = False
         self._connects: deque[float] = deque()
         self._ever_connected = False
         self._last_connect_error: str | None = None
@@ -198,7 +199,10 @@ class MqttPublisher:
         return len(self.outbox) == 0
 
     def stop(self, drain_timeout_s: float = 5.0) -> None:
-        """Send what the timeout allows, announce 'stopped', disconnect; what is left stays on disk."""
+        """Send what the timeout allows, announce 'stopped', disconnect; what is left stays on disk. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._sender.is_alive() and self.connected:
             self.wait_drained(drain_timeout_s)
         self._stopping.set()
