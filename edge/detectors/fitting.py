@@ -37,6 +37,8 @@ class FitParams:
     # scale-free fallback
     min_blob_area_fraction: float = 0.0015  # of the frame area
     min_height_fraction: float = 0.06  # of the frame height
+    min_part_area_fraction: float = 0.0002  # smaller specks are noise, not body parts
+    max_part_gap_fraction: float = 0.03  # vertical gap (of the frame height) bridged between a body's parts
 
 
 def fit_people(mask: Mask, scale: PersonScaleMap, params: FitParams | None = None) -> Detections:
@@ -136,22 +138,54 @@ def _fit_blob(
 
 
 def blobs_to_people(mask: Mask, params: FitParams | None = None) -> Detections:
-    """Scale-free fallback: each large enough blob is one person, wide blobs are split into several."""
+    """Scale-free fallback: blobs stacked in a column are one person's parts; wide results are split.
+
+    Without a calibration a torso, a pair of legs and a head separated by clothes the colour of the
+    background come as separate blobs; people are upright, so blobs overlapping mostly in x and close
+    in y are merged before anything is called a person.
+    """
     p = params or FitParams()
     height, width = mask.shape[:2]
     n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    parts = [
+        [float(x), float(y), float(x + w), float(y + h), float(area)]
+        for x, y, w, h, area in stats[1:]
+        if area >= p.min_part_area_fraction * width * height
+    ]
+    merged = _merge_columns(parts, max_gap_px=p.max_part_gap_fraction * height)
     boxes: list[list[float]] = []
     scores: list[float] = []
-    for i in range(1, n):
-        x, y, w, h, area = (int(s) for s in stats[i])
+    for x0, y0, x1, y1, area in merged:
+        w, h = x1 - x0, y1 - y0
         if area < p.min_blob_area_fraction * width * height or h < p.min_height_fraction * height:
             continue
-        fill = area / float(w * h)
+        fill = area / max(w * h, 1.0)
         people = max(1, round(w / (p.aspect_w_per_h * h * 1.3)))
         step = w / people
         for k in range(people):
-            boxes.append([x + k * step, float(y), x + (k + 1) * step, float(y + h)])
+            boxes.append([x0 + k * step, y0, x0 + (k + 1) * step, y1])
             scores.append(float(np.clip(fill / (2 * p.min_fill), 0.0, 1.0)))
     if not boxes:
         return Detections.empty()
     return Detections(np.asarray(boxes, np.float32), np.asarray(scores, np.float32))
+
+
+def _merge_columns(parts: list[list[float]], max_gap_px: float) -> list[list[float]]:
+    """Union boxes [x0, y0, x1, y1, area] that overlap over half the narrower's width and nearly touch in y."""
+    boxes = [list(b) for b in parts]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                overlap_x = min(a[2], b[2]) - max(a[0], b[0])
+                gap_y = max(a[1], b[1]) - min(a[3], b[3])
+                if overlap_x >= 0.5 * min(a[2] - a[0], b[2] - b[0]) and gap_y <= max_gap_px:
+                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]), a[4] + b[4]]
+                    del boxes[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return boxes
