@@ -84,7 +84,7 @@ def frames(video: Path, fps: float) -> Iterator[tuple[Frame, float]]:
             dt = time.perf_counter() - t0
             if not ok:
                 return
-            yield Frame(index, index / fps, image), dt
+            yield Frame(index, index / fps, np.asarray(image, np.uint8)), dt
             index += 1
     finally:
         cap.release()

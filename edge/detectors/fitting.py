@@ -146,7 +146,7 @@ def blobs_to_people(mask: Mask, params: FitParams | None = None) -> Detections:
     """
     p = params or FitParams()
     height, width = mask.shape[:2]
-    n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     parts = [
         [float(x), float(y), float(x + w), float(y + h), float(area)]
         for x, y, w, h, area in stats[1:]
