@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from central.config import ConfigError, load
+from central.playback import cli as playback_cli
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -68,7 +69,13 @@ def _add_hash(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_hash_password)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_check, _add_hash]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_run,
+    _add_check,
+    _add_hash,
+    playback_cli.add_record,
+    playback_cli.add_replay,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -174,11 +174,13 @@ def record(
     duration_s: float | None = None,
     max_messages: int | None = None,
     stop: threading.Event | None = None,
+    username: str | None = None,
+    password: str | None = None,
 ) -> int:
     """Record until `duration_s` passes, `max_messages` arrived or `stop` is set; returns the count."""
     stop = stop or threading.Event()
     deadline = None if duration_s is None else time.monotonic() + duration_s
-    with MqttRecorder(host, port, topic_filter, out_path) as rec:
+    with MqttRecorder(host, port, topic_filter, out_path, username=username, password=password) as rec:
         while not stop.is_set():
             if max_messages is not None and rec.count >= max_messages:
                 break

@@ -95,3 +95,41 @@ def test_unreachable_broker_is_a_clear_error(tmp_path: Path) -> None:
         pass
     with pytest.raises(MqttError, match="cannot connect"), MqttRecorder("127.0.0.1", port, "#", tmp_path / "x.jsonl"):
         pass
+
+
+TINY = """
+name: tiny
+kind: other
+site: {origin: [8.54, 47.37]}
+duration_s: 60
+interval_s: 10
+zones:
+  - {id: z, camera: cam, edge_zone: e, polygon_m: [[0, 0], [10, 0], [10, 10], [0, 10]],
+     thresholds: {warning: 1, critical: 2},
+     timeline: {kind: levels, points: [{t_s: 0, density: 0.5}], noise: 0}}
+patrols:
+  - {user: u, tid: UU, route_m: [[0, 0], [100, 0]], period_s: 30}
+"""
+
+
+def test_cli_replay_of_a_scenario_and_cli_record(broker: MosquittoBroker, tmp_path: Path) -> None:
+    from central.cli import main
+
+    scen = tmp_path / "tiny.yaml"
+    scen.write_text(TINY)
+    got = tmp_path / "got.jsonl"
+    conn = ["--host", broker.host, "--port", str(broker.port)]
+    with MqttRecorder(broker.host, broker.port, "#", got) as rec:
+        t = time.time()
+        assert main(["replay", str(scen), "--speed", "30", *conn]) == 0
+        assert rec.wait_for(6 + 3, timeout_s=5)
+    msgs = read_records(got)
+    metrics = [ZoneMetricsMessage.model_validate_json(r.payload) for r in msgs if "/zones/" in r.topic]
+    assert [m.density for m in metrics] == [0.5] * 6
+    # Scenarios are re-timed to the wall clock by default.
+    assert all(t - 1 < m.measured_at < time.time() + 1 for m in metrics)
+    # The CLI recorder gets the retained last metric and the last patrol fix.
+    out = tmp_path / "cli.jsonl"
+    assert main(["record", str(out), "--topic", "#", "--max-messages", "2", "--duration", "10", *conn]) == 0
+    assert {r.topic.split("/")[0] for r in read_records(out)} == {"crowd", "owntracks"}
+    assert main(["replay", str(tmp_path / "missing.jsonl"), *conn]) == 2
