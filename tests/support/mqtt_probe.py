@@ -28,13 +28,25 @@ class Received:
 class Probe:
     """Subscribes to `topic_filter` at QoS 1; with `persistent`, keeps its session across broker restarts."""
 
-    def __init__(self, host: str, port: int, topic_filter: str, *, client_id: str = "", persistent: bool = False):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic_filter: str,
+        *,
+        client_id: str = "",
+        persistent: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+    ):
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._filter = topic_filter
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self.client.reconnect_delay_set(min_delay=0.2, max_delay=1)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *a: self._subscribed.set()
