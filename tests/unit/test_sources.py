@@ -131,3 +131,25 @@ def test_live_latest_frame_wins_reconnects_and_never_fakes_frames() -> None:
     assert nones >= 2  # while the stream was down, no frames were made up
     # Backoff: the refused open was retried after a wait, not in a tight loop.
     assert opens[2] - opens[1] >= 0.04
+
+
+def test_file_frame_that_fails_to_decode_is_skipped_and_counted(tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    rng = np.random.default_rng(0)
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (64, 48))
+    for _ in range(10):
+        w.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    w.release()
+    data = bytearray(video.read_bytes())
+    # Wipe the fifth JPEG (start to end marker) inside its AVI chunk: that frame cannot be decoded.
+    soi = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]
+    eoi = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD9]
+    start = soi[4]
+    end = next(i for i in eoi if i > start) + 2
+    data[start:end] = bytes(end - start)
+    video.write_bytes(bytes(data))
+    src = FileSource(video)
+    frames = [f for f in src.frames() if f is not None]
+    assert [f.index for f in frames] == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    np.testing.assert_allclose([f.t_s for f in frames], [f.index / 10.0 for f in frames], atol=1e-6)
+    assert src.counters.frames_skipped == 1
