@@ -63,6 +63,10 @@ def edge_log(out: Path) -> str:
     return (out.parent / "edge.log").read_text(errors="replace")[-3000:]
 
 
+def rows_so_far(path: Path) -> list[dict[str, Any]]:
+    return read_jsonl(path) if path.exists() else []
+
+
 def metrics(msgs: list[Received]) -> list[dict[str, Any]]:
     return [m.json() for m in msgs if m.topic.endswith("/metrics")]
 
@@ -146,7 +150,7 @@ def test_broker_outage_mid_run_loses_and_duplicates_no_interval(
         time.sleep(5.5)
         broker.start()
         # Intervals closed during the outage sit in the edge's queue; let a few more close after it.
-        n_jsonl = lambda: len(read_jsonl(out))  # noqa: E731
+        n_jsonl = lambda: len(rows_so_far(out))  # noqa: E731
         before = n_jsonl()
         wait_until("more intervals after the outage", lambda: n_jsonl() >= before + 6, timeout_s=60)
         assert time.monotonic() - down_at >= 5.0
@@ -160,3 +164,40 @@ def test_broker_outage_mid_run_loses_and_duplicates_no_interval(
     probe.close()
     assert_same_intervals(deduped(got), rows)
     assert "queueing on disk" in edge_log(out)
+
+
+def test_edge_restarted_with_a_non_empty_queue_drains_it_in_order_first(
+    broker: MosquittoBroker, shared_data: Path, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, shared_data, broker)
+    broker.stop()
+    first_out = tmp_path / "first" / "metrics.jsonl"
+    first_out.parent.mkdir()
+    proc = start_edge(config, first_out, "--realtime")
+    try:
+        wait_until("a few intervals while the broker is down", lambda: len(rows_so_far(first_out)) >= 9, timeout_s=60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, edge_log(first_out)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    queued = read_jsonl(first_out)
+
+    broker.start()
+    probe = Probe(broker.host, broker.port, f"{BASE}/zones/+/metrics")
+    second_out = tmp_path / "second" / "metrics.jsonl"
+    second_out.parent.mkdir()
+    proc = start_edge(config, second_out, "--realtime")
+    try:
+        probe.wait_for("the queue and fresh intervals", lambda s: len(s) >= len(queued) + 3, timeout_s=60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, edge_log(second_out)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    fresh = read_jsonl(second_out)
+    got = probe.wait_for("everything", lambda s: len(deduped(s)) >= len(queued) + len(fresh), timeout_s=30)
+    probe.close()
+    assert_same_intervals(deduped(got), queued + fresh)
+    first_run = {p["measured_at"] - p["t_end"] for p in deduped(got)[: len(queued)]}
+    assert len(first_run) == 1, "queued intervals keep the first run's times"
