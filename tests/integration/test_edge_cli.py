@@ -84,6 +84,7 @@ def test_calibrate_draws_an_overlay(clip: SyntheticClip, tmp_path: Path) -> None
     r = _cli("calibrate", str(clip.config), "--image", str(frame), "--out", str(out))
     assert r.returncode == 0, r.stderr
     overlay = cv2.imread(str(out))
+    assert overlay is not None
     assert overlay.shape == img.shape
     assert (cv2.absdiff(overlay, img) > 30).mean() > 0.02  # grid and zones drawn
     assert "zone walkway: 63.0 m2" in r.stdout

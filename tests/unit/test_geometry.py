@@ -70,7 +70,7 @@ def test_polygon_area_any_orientation() -> None:
 
 def test_membership_of_concave_polygon() -> None:
     l_shape = [[0, 0], [4, 0], [4, 1], [1, 1], [1, 4], [0, 4]]
-    pts = [[0.5, 0.5], [3, 0.5], [0.5, 3], [3, 3], [np.nan, 1], [-1, 0.5]]
+    pts: list[list[float]] = [[0.5, 0.5], [3, 0.5], [0.5, 3], [3, 3], [np.nan, 1], [-1, 0.5]]
     assert points_in_polygon(pts, l_shape).tolist() == [True, True, True, False, False, False]
 
 

@@ -98,7 +98,7 @@ def test_students03_density_and_speed_match_a_direct_computation(shared_data: Pa
     assert len(out) > 40
 
     # Direct computation: people inside per frame, and each person's displacement over the window.
-    track = {}
+    track: dict[int, dict[float, np.ndarray]] = {}
     for f, i, p in zip(frames, ids, pos, strict=True):
         track.setdefault(int(i), {})[t_of[f]] = p
     checked_speed = 0

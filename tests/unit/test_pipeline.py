@@ -10,7 +10,7 @@ from edge.calibration import build_geometry
 from edge.config import EdgeConfig, load
 from edge.evaluation import GroundTruthDetector, MotGroundTruth, load_mot, score, truth_metrics
 from edge.pipeline import Pipeline, metrics_settings
-from edge.sinks import JsonlSink, MemorySink, metrics_to_dict, read_jsonl
+from edge.sinks import JsonlSink, MemorySink, Sink, metrics_to_dict, read_jsonl
 from edge.sources import open_source
 from edge.synthetic import SyntheticClip, render_clip
 from edge.types import Frame
@@ -34,7 +34,7 @@ def _run(cfg: EdgeConfig, gt: MotGroundTruth, tmp: Path) -> tuple[MemorySink, li
         seen.append((f.index, f.t_s))
 
     source = open_source(cfg.camera.source, fps=cfg.camera.fps)
-    sinks = [memory, JsonlSink(tmp / "m.jsonl")]
+    sinks: list[Sink] = [memory, JsonlSink(tmp / "m.jsonl")]
     Pipeline(cfg, source, sinks, detector_factory=lambda _c, _g: GroundTruthDetector(gt), on_frame=on_frame).run()
     return memory, seen
 

@@ -46,11 +46,11 @@ def test_realtime_paces_a_file(tmp_path: Path) -> None:
 
 
 def test_missing_and_unreadable_files_name_the_path(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="nope.mp4"):
+    with pytest.raises(SourceError, match=r"nope\.mp4"):
         open_source(str(tmp_path / "nope.mp4"))
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"this is not a video" * 10)
-    with pytest.raises(SourceError, match="junk.mp4"):
+    with pytest.raises(SourceError, match=r"junk\.mp4"):
         open_source(str(junk))
 
 
@@ -73,7 +73,7 @@ class _FakeCapture:
         self.opened = opened
         self.delay_s = delay_s
 
-    def isOpened(self) -> bool:  # noqa: N802
+    def isOpened(self) -> bool:
         return self.opened
 
     def read(self) -> tuple[bool, Any]:
