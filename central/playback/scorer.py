@@ -37,8 +37,9 @@ class RaisedAlert:
     id: str = ""
 
     @classmethod
-    def from_api(cls, alert: Mapping[str, object], to_scenario_s: float | None = None) -> RaisedAlert:
-        """From a `/api/alerts` object; `to_scenario_s` is subtracted from `opened_at` (UNIX s)."""
+    def from_api(cls, alert: Mapping[str, object], t0: float = 0.0, speed: float = 1.0) -> RaisedAlert:
+        """From a `/api/alerts` object: `opened_at` (UNIX s) onto the scenario clock of a replay that
+        started at wall time `t0` at `speed` x."""
         opened = alert["opened_at"]
         if not isinstance(opened, int | float):
             raise ValueError(f"alert {alert.get('id')!r}: opened_at is not a number: {opened!r}")
@@ -46,7 +47,7 @@ class RaisedAlert:
             kind=str(alert["kind"]),
             zone=str(alert["zone"]),
             level=str(alert["level"]),
-            opened_s=float(opened) - (to_scenario_s or 0.0),
+            opened_s=(float(opened) - t0) * speed,
             id=str(alert.get("id", "")),
         )
 

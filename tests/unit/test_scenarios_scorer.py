@@ -74,7 +74,11 @@ def test_median_over_crossings() -> None:
 
 def test_from_api_object() -> None:
     api = {"id": 7, "zone": "plaza", "kind": "forecast", "level": "warning", "opened_at": 1_700_000_600.5}
-    a = RaisedAlert.from_api(api, to_scenario_s=1_700_000_000.0)
+    a = RaisedAlert.from_api(api, t0=1_700_000_000.0)
     assert (a.id, a.kind, a.zone, a.level, a.opened_s) == ("7", "forecast", "plaza", "warning", 600.5)
+    # A replay at x10: 60.05 wall seconds after its start is 600.5 s into the scenario.
+    assert RaisedAlert.from_api({**api, "opened_at": 1_700_000_060.05}, t0=1_700_000_000.0, speed=10).opened_s == (
+        pytest.approx(600.5)
+    )
     with pytest.raises(ValueError, match="opened_at"):
         RaisedAlert.from_api({**api, "opened_at": "soon"})
