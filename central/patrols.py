@@ -66,7 +66,7 @@ def parse_owntracks(topic: str, payload: bytes) -> PatrolPosition | None:
         raise PatrolMessageError(f"not an owntracks/<user>/<device> topic: {topic[:200]!r}")
     try:
         raw = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: deeply nested JSON
         raise PatrolMessageError(f"not JSON: {err}") from None
     if not isinstance(raw, dict):
         raise PatrolMessageError("an OwnTracks message must be a JSON object")
@@ -85,7 +85,7 @@ def parse_patrol_location(patrol_id: str, payload: bytes) -> PatrolPosition:
         raise PatrolMessageError(f"bad patrol id in topic: {patrol_id[:200]!r}")
     try:
         raw = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: deeply nested JSON
         raise PatrolMessageError(f"not JSON: {err}") from None
     if isinstance(raw, dict) and raw.get("_type") == "location":
         pos = parse_owntracks(f"owntracks/{patrol_id}/phone", payload)
