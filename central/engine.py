@@ -73,6 +73,7 @@ class _ZoneRuntime:
     forecast: dict[str, Any] | None = None
     forecaster: SeriesForecaster | None = None
     forecast_bin: int | None = None
+    forecast_t: float | None = None
     rules: dict[str, al.RuleState] = field(default_factory=dict)
 
 
@@ -135,6 +136,11 @@ class Engine:
                     for m in self.store.zone_metrics_since(zid, since):
                         if not m.stale:
                             zr.forecaster.update(m.measured_at, m.density)
+                            zr.forecast_t = (
+                                m.measured_at if zr.forecast_t is None else max(zr.forecast_t, m.measured_at)
+                            )
+                    if zr.forecast_t is not None:
+                        zr.forecast_bin = math.floor(zr.forecast_t / self.cfg.forecast.step_s)
         for a in self.store.open_alert_rows():
             owner = self._zones.get(a.zone)
             if owner is None or not owner.owned:
@@ -169,7 +175,6 @@ class Engine:
         if rows:
             self.telemetry.ingest_lag.set(max(0.0, now - rows[-1].row.measured_at))
         for zid in touched:
-            self._forecast_if_due(self._zones[zid], now)
             self.bus.publish("zone", self.zone_view(zid))
         self._check_cameras(now)
         self._merge_operator_steps()
@@ -230,7 +235,15 @@ class Engine:
         if not zr.owned or m.stale:
             return
         if zr.forecaster is not None:
+            # Forecast every bin, in data time: when a zone's data enters a new bin the previous one is
+            # complete. A backlog therefore gets the same forecasts (and forecast alerts) as live data.
+            b = math.floor(m.measured_at / self.cfg.forecast.step_s)
+            if zr.forecast_bin is not None and b > zr.forecast_bin and zr.forecast_t is not None:
+                self._forecast(zr, zr.forecast_t)
+            if zr.forecast_bin is None or b > zr.forecast_bin:
+                zr.forecast_bin = b
             zr.forecaster.update(m.measured_at, m.density)
+            zr.forecast_t = m.measured_at if zr.forecast_t is None else max(zr.forecast_t, m.measured_at)
         a = self.cfg.alerts
         th = zr.zone.thresholds
         self._step_rule(zr, "current", rules.current_level(m.density, th, a.clear_ratio), m.measured_at)
@@ -244,14 +257,8 @@ class Engine:
         )
         self._step_rule(zr, "stop_and_go", cond, m.measured_at)
 
-    def _forecast_if_due(self, zr: _ZoneRuntime, now: float) -> None:
-        if not zr.owned or zr.forecaster is None or zr.latest is None:
-            return
-        t = zr.latest.measured_at
-        b = math.floor(t / self.cfg.forecast.step_s)
-        if zr.forecast_bin is not None and b <= zr.forecast_bin:
-            return
-        zr.forecast_bin = b
+    def _forecast(self, zr: _ZoneRuntime, t: float) -> None:
+        assert zr.forecaster is not None
         th = zr.zone.thresholds
         try:
             f = zr.forecaster.forecast({"warning": th.warning, "critical": th.critical}, now_s=t)

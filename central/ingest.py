@@ -74,8 +74,7 @@ def parse_metric(topic: str, payload: bytes, prefix: str, registry: ZoneRegistry
     try:
         msg = ZoneMetricsMessage.model_validate_json(payload)
     except ValidationError as err:
-        e = err.errors()[0]
-        raise Rejected("invalid", f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}") from None
+        raise Rejected("invalid", _first_error(err)) from None
     expected = f"{prefix}/{msg.site}/{msg.camera}/zones/{msg.zone}/metrics"
     if topic != expected:
         raise Rejected("topic_mismatch", "the payload's site/camera/zone do not match its topic")
@@ -365,7 +364,7 @@ class Ingest:
 def _json_object(payload: bytes) -> dict[str, Any]:
     try:
         obj = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: deeply nested JSON
         raise Rejected("invalid", f"not JSON: {err}") from None
     if not isinstance(obj, dict):
         raise Rejected("invalid", "not a JSON object")
@@ -374,4 +373,4 @@ def _json_object(payload: bytes) -> dict[str, Any]:
 
 def _first_error(err: ValidationError) -> str:
     e = err.errors()[0]
-    return f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+    return f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"

@@ -172,10 +172,15 @@ class Store:
 
     def insert_alert(self, alert: Alert) -> bool:
         """Insert a new alert with its opening step; False when it already exists (replay, other worker)."""
-        stmt = self._insert(s.alerts).on_conflict_do_nothing(index_elements=["id"])
+        # RETURNING rather than rowcount: drivers disagree on the rowcount of ON CONFLICT DO NOTHING.
+        stmt = (
+            self._insert(s.alerts)
+            .values(**_alert_values(alert))
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(s.alerts.c.id)
+        )
         with self.engine.begin() as conn:
-            res = conn.execute(stmt, _alert_values(alert))
-            if res.rowcount != 1:
+            if conn.execute(stmt).first() is None:
                 return False
             conn.execute(insert(s.alert_audit), [_audit_values(alert.id, h) for h in alert.history])
         return True

@@ -1,0 +1,129 @@
+"""The alert state machine: pending, escalation, hysteresis, one open alert per zone and kind, lifecycle."""
+
+from __future__ import annotations
+
+import pytest
+
+from central import alerts as al
+from central.rules import ThresholdsPpm2, current_level
+
+TH = ThresholdsPpm2(warning=1.0, critical=2.0)
+TIMING = al.RuleTiming(pending_s=30.0, keep_firing_s=60.0)
+
+
+def run(series: list[tuple[float, float]], state: al.RuleState | None = None) -> tuple[al.RuleState, list[al.AlertEvent]]:
+    st = state or al.RuleState()
+    events: list[al.AlertEvent] = []
+    for t, density in series:
+        st, evs = al.evaluate(st, current_level(density, TH, 0.85), t, "z1", "current", TIMING)
+        events.extend(evs)
+    return st, events
+
+
+def test_a_level_must_hold_for_the_pending_duration_before_it_alerts() -> None:
+    st, events = run([(0, 1.2), (10, 1.3), (20, 1.2)])
+    assert events == [] and st.alert is None
+    st, events = run([(30, 1.25)], st)
+    assert [e.type for e in events] == ["new"]
+    a = events[0].alert
+    assert (a.level, a.state, a.opened_at_s, a.value) == ("warning", "open", 30, 1.25)
+    assert a.id == "z1.current.30"
+
+
+def test_a_dip_below_the_threshold_restarts_the_pending_time() -> None:
+    _, events = run([(0, 1.2), (20, 0.9), (30, 1.2), (50, 1.2)])
+    assert events == []
+    _, events = run([(0, 1.2), (20, 0.9), (30, 1.2), (60, 1.2)])
+    assert [e.type for e in events] == ["new"]
+
+
+def test_one_open_alert_per_zone_and_kind_and_a_rise_escalates_the_same_alert() -> None:
+    st, events = run([(0, 1.5), (30, 1.5), (40, 2.5), (60, 2.6), (70, 2.7)])
+    assert [e.type for e in events][0] == "new" and {e.type for e in events[1:]} == {"update"}
+    assert {e.alert.id for e in events} == {events[0].alert.id}
+    levels = [(e.alert.updated_at_s, e.alert.level) for e in events]
+    # The value update at 40 keeps the warning level; critical held 30 s (40 -> 70) before escalating.
+    assert levels == [(30, "warning"), (40, "warning"), (70, "critical")]
+    assert st.alert is not None and st.alert.level == "critical"
+    assert [h.action for h in st.alert.history] == ["opened", "escalated"]
+
+
+def test_hysteresis_clears_only_below_the_lower_level_after_keep_firing() -> None:
+    st, events = run([(0, 1.5), (30, 1.5)])
+    # 0.9 is under the threshold (1.0) but above the clear level (0.85): the alert stays.
+    st, events = run([(40, 0.9), (200, 0.9)], st)
+    assert "end" not in [e.type for e in events] and st.alert is not None
+    # Below 0.85 for less than keep_firing_s: still open; after 60 s: cleared.
+    st, events = run([(210, 0.5), (260, 0.5)], st)
+    assert "end" not in [e.type for e in events] and st.alert is not None
+    st, events = run([(270, 0.5)], st)
+    assert [e.type for e in events] == ["end"]
+    assert events[0].alert.state == "cleared" and events[0].alert.ended_at_s == 270
+    assert st.alert is None
+
+
+def test_late_observations_do_not_move_a_rule_backwards() -> None:
+    st, _ = run([(0, 1.5), (30, 1.5)])
+    st2, events = run([(10, 0.1)], st)
+    assert events == [] and st2 == st
+
+
+def test_big_value_changes_are_published_as_updates_small_ones_not() -> None:
+    st, _ = run([(0, 1.5), (30, 1.5)])
+    _, events = run([(40, 1.55)], st)
+    assert events == []
+    _, events = run([(40, 1.8)], st)
+    assert [e.type for e in events] == ["update"] and events[0].alert.value == 1.8
+
+
+def test_lifecycle_ack_assign_resolve_with_operator_and_time() -> None:
+    st, events = run([(0, 1.5), (30, 1.5)])
+    a = events[0].alert
+    a = al.transition(a, "ack", "olga", 100.0)
+    a = al.transition(a, "assign", "olga", 110.0, patrol="p7")
+    a = al.transition(a, "resolve", "ivan", 200.0)
+    assert a.state == "resolved" and a.assigned_patrol == "p7" and a.ended_at_s == 200.0
+    assert [(h.action, h.by, h.at_s, h.detail) for h in a.history[1:]] == [
+        ("acknowledged", "olga", 100.0, None),
+        ("assigned", "olga", 110.0, "p7"),
+        ("resolved", "ivan", 200.0, None),
+    ]
+    with pytest.raises(al.ActionError):
+        al.transition(a, "ack", "olga", 300.0)
+
+
+def test_acknowledging_twice_or_assigning_without_a_patrol_is_refused() -> None:
+    _, events = run([(0, 1.5), (30, 1.5)])
+    a = al.transition(events[0].alert, "ack", "olga", 40.0)
+    with pytest.raises(al.ActionError):
+        al.transition(a, "ack", "olga", 41.0)
+    with pytest.raises(al.ActionError):
+        al.transition(a, "assign", "olga", 42.0, patrol=None)
+
+
+def test_resolving_while_still_firing_waits_for_a_clear_before_a_new_alert() -> None:
+    st, events = run([(0, 1.5), (30, 1.5)])
+    resolved = al.transition(events[0].alert, "resolve", "olga", 35.0)
+    st = al.merge_operator_state(st, resolved)
+    assert st.alert is None and st.suppressed
+    st, events = run([(40, 1.5), (100, 1.6), (200, 1.6)], st)
+    assert events == []
+    st, events = run([(210, 0.2), (220, 1.5), (250, 1.5)], st)
+    assert [e.type for e in events] == ["new"] and events[0].alert.id == "z1.current.250"
+
+
+def test_an_operators_ack_is_kept_when_the_rules_update_the_alert() -> None:
+    st, events = run([(0, 1.5), (30, 1.5)])
+    acked = al.transition(events[0].alert, "ack", "olga", 35.0)
+    st = al.merge_operator_state(st, acked)
+    st, events = run([(40, 2.5), (70, 2.5)], st)
+    assert events[-1].alert.state == "acknowledged" and events[-1].alert.level == "critical"
+
+
+def test_restore_keeps_the_open_alert_and_clears_it_later() -> None:
+    _, events = run([(0, 1.5), (30, 1.5)])
+    st = al.restore(events[0].alert)
+    st, evs = run([(40, 1.5)], st)
+    assert evs == [] and st.alert is not None and st.alert.id == events[0].alert.id
+    st, evs = run([(50, 0.1), (110, 0.1)], st)
+    assert [e.type for e in evs][-1:] == ["end"] and st.alert is None
