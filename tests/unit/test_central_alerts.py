@@ -11,7 +11,9 @@ TH = ThresholdsPpm2(warning=1.0, critical=2.0)
 TIMING = al.RuleTiming(pending_s=30.0, keep_firing_s=60.0)
 
 
-def run(series: list[tuple[float, float]], state: al.RuleState | None = None) -> tuple[al.RuleState, list[al.AlertEvent]]:
+def run(
+    series: list[tuple[float, float]], state: al.RuleState | None = None
+) -> tuple[al.RuleState, list[al.AlertEvent]]:
     st = state or al.RuleState()
     events: list[al.AlertEvent] = []
     for t, density in series:
@@ -39,7 +41,7 @@ def test_a_dip_below_the_threshold_restarts_the_pending_time() -> None:
 
 def test_one_open_alert_per_zone_and_kind_and_a_rise_escalates_the_same_alert() -> None:
     st, events = run([(0, 1.5), (30, 1.5), (40, 2.5), (60, 2.6), (70, 2.7)])
-    assert [e.type for e in events][0] == "new" and {e.type for e in events[1:]} == {"update"}
+    assert events[0].type == "new" and {e.type for e in events[1:]} == {"update"}
     assert {e.alert.id for e in events} == {events[0].alert.id}
     levels = [(e.alert.updated_at_s, e.alert.level) for e in events]
     # The value update at 40 keeps the warning level; critical held 30 s (40 -> 70) before escalating.
@@ -77,7 +79,7 @@ def test_big_value_changes_are_published_as_updates_small_ones_not() -> None:
 
 
 def test_lifecycle_ack_assign_resolve_with_operator_and_time() -> None:
-    st, events = run([(0, 1.5), (30, 1.5)])
+    _, events = run([(0, 1.5), (30, 1.5)])
     a = events[0].alert
     a = al.transition(a, "ack", "olga", 100.0)
     a = al.transition(a, "assign", "olga", 110.0, patrol="p7")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from central import rules
@@ -40,7 +42,7 @@ def test_forecast_clears_only_well_below_the_probability() -> None:
 def test_expected_speed_falls_with_density() -> None:
     speeds = [rules.expected_speed_mps(d) for d in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 6.0)]
     assert speeds[0] == pytest.approx(1.34)
-    assert all(a > b for a, b in zip(speeds, speeds[1:-1], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(speeds[:-1]))
     assert speeds[-1] == 0.0
     assert 0.9 < rules.expected_speed_mps(1.0) < 1.3
 
