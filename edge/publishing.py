@@ -200,3 +200,7 @@ class MetricsSink:
 
     def close(self) -> None:
         self._publisher.stop(self._drain_timeout_s)
+
+
+def _memory_publisher_is_a_publisher(p: MemoryPublisher) -> Publisher:
+    return p  # mypy checks the twin against the Protocol here; MqttPublisher is checked where the CLI uses it
