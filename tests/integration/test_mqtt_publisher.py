@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from edge.config import MqttConfig
 from edge.messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage, encode, json_schema
@@ -83,9 +84,12 @@ def first_seen_seqs(msgs: list[Received]) -> list[int]:
     return out
 
 
-def test_every_message_validates_and_status_goes_online_then_stopped(broker: MosquittoBroker, tmp_path: Path) -> None:
+@pytest.mark.parametrize("protocol", [MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311], ids=["v5", "v311"])
+def test_every_message_validates_and_status_goes_online_then_stopped(
+    broker: MosquittoBroker, tmp_path: Path, protocol: MQTTProtocolVersion
+) -> None:
     probe = Probe(broker.host, broker.port, f"{PREFIX}/#")
-    pub = MqttPublisher(mqtt_cfg(broker, tmp_path, stats_interval_s=0.3), site=SITE, camera=CAMERA)
+    pub = MqttPublisher(mqtt_cfg(broker, tmp_path, stats_interval_s=0.3), site=SITE, camera=CAMERA, protocol=protocol)
     pub.set_health_source(lambda: PipelineHealth(capture_fps=7.0, processed_fps=7.0, detector_ms=12.5))
     pub.start()
     sent = [m for k in range(3) for m in pub.publish_metrics(batch(k))]
