@@ -102,7 +102,8 @@ export class AlertList {
     );
     const detail = describe(alert, now);
     if (detail) li.append(h("p", { class: "alert-detail", text: detail }));
-    if (alert.message && alert.message !== detail) li.append(h("p", { class: "alert-message", text: alert.message }));
+    // The server's message repeats the detail in raw units for forecast/current; show it for the other kinds.
+    if (alert.message && !detail) li.append(h("p", { class: "alert-message", text: alert.message }));
 
     const canChange = ctx.canChange() && isOpen(alert);
     const patrols = alert.patrols || [];

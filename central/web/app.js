@@ -200,6 +200,10 @@ async function enter(me) {
   $("who").textContent = `${me.username} · ${me.role}`;
   document.body.dataset.role = me.role;
   startEvents();
+  // Also fetch now, not only on the stream's hello: the page must show data even if the stream is blocked.
+  refetch().catch((error) => {
+    if (!(error instanceof ApiError && error.status === 401)) console.warn("refetch:", error.message);
+  });
 }
 
 function wire() {

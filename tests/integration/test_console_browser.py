@@ -39,6 +39,8 @@ OPERATOR = ConsoleUser("op", "operator", "operator-pass-1", "CROWD_TEST_OPERATOR
 VIEWER = ConsoleUser("watcher", "viewer", "viewer-pass-1", "CROWD_TEST_VIEWER_PASSWORD")
 # Markup in names: the page must print it, never parse it.
 PLAZA_NAME = 'Plaza <img src=x onerror="window.__xss=1">'
+SECRET_ENV = "CROWD_TEST_TOKEN_SECRET"
+EDGE_ZONE = {"plaza": "z1", "gate": "z2"}  # site zone id -> the camera's own zone id
 PLAZA_AREA_M2 = 1200.0
 GATE_AREA_M2 = 600.0
 
@@ -48,14 +50,15 @@ def central_config(broker: MosquittoBroker, workdir: Path) -> dict[str, Any]:
         "site": {"id": SITE, "name": "Test station <b>east</b>", "center": offset(0, 0)},
         "mqtt": {"host": broker.host, "port": broker.port, "topic_prefix": PREFIX},
         "database": {"url": f"sqlite:///{workdir / 'central.sqlite'}"},
-        "http": {"host": "127.0.0.1", "port": free_port()},
+        # A fixed signing secret, as production sets one: sessions survive a restart of central.
+        "http": {"host": "127.0.0.1", "port": free_port(), "secret_env": SECRET_ENV},
         "users": [{"username": u.username, "role": u.role, "password_env": u.env} for u in (OPERATOR, VIEWER)],
         "zones": [
             {
                 "id": "plaza",
                 "name": PLAZA_NAME,
                 "camera": "cam1",
-                "edge_zone": "z1",
+                "edge_zone": EDGE_ZONE["plaza"],
                 "polygon": rectangle(-40, 0, 40, 30),
                 "thresholds": {"warning": 1.0, "critical": 2.0},
             },
@@ -63,7 +66,7 @@ def central_config(broker: MosquittoBroker, workdir: Path) -> dict[str, Any]:
                 "id": "gate",
                 "name": "Gate A",
                 "camera": "cam1",
-                "edge_zone": "z2",
+                "edge_zone": EDGE_ZONE["gate"],
                 "polygon": rectangle(5, 0, 30, 20),
                 "thresholds": {"warning": 1.0, "critical": 2.0},
             },
@@ -75,7 +78,10 @@ def central_config(broker: MosquittoBroker, workdir: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def central(broker: MosquittoBroker, tmp_path: Path) -> Iterator[CentralProcess]:
-    process = CentralProcess(tmp_path / "central", central_config(broker, tmp_path), [OPERATOR, VIEWER])
+    config = central_config(broker, tmp_path)
+    process = CentralProcess(
+        tmp_path / "central", config, [OPERATOR, VIEWER], {SECRET_ENV: "console-test-secret-0123456789"}
+    )
     process.start()
     try:
         yield process
@@ -111,6 +117,13 @@ class ConsoleErrors:
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
 
+        def on_dialog(dialog: Any) -> None:
+            # The page only opens a dialog when an action failed.
+            self.errors.append(f"dialog: {dialog.message}")
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
@@ -142,11 +155,11 @@ def sign_in(
 
 
 def publish_series(client: Mqtt, zone: str, area_m2: float, points: list[MetricPoint], first_seq: int) -> int:
+    edge_zone = EDGE_ZONE[zone]
     seq = first_seq
     for point in points:
-        client.publish(
-            f"{PREFIX}/{SITE}/cam1/zones/{zone}/metrics", zone_metrics(SITE, "cam1", zone, seq, area_m2, point)
-        )
+        message = zone_metrics(SITE, "cam1", edge_zone, seq, area_m2, point)
+        client.publish(f"{PREFIX}/{SITE}/cam1/zones/{edge_zone}/metrics", message)
         seq += 1
     return seq
 
@@ -191,18 +204,17 @@ def zone_fill(page: Any, zone: str) -> tuple[str, str]:
     return str(path.get_attribute("data-los")), str(path.get_attribute("fill"))
 
 
-def alert_api(page: Any, path: str, method: str = "GET") -> dict[str, Any]:
-    """fetch() from inside the page, with the page's own cookie and CSRF header."""
-    result: dict[str, Any] = page.evaluate(
-        """async ([path, method]) => {
-            const csrf = document.cookie.split('; ').find((c) => c.startsWith('crowd_csrf='))?.split('=')[1];
-            const response = await fetch(path, {method, headers: {'X-CSRF-Token': decodeURIComponent(csrf || ''),
-                'Content-Type': 'application/json'}, body: method === 'GET' ? undefined : '{}'});
-            return {status: response.status, body: await response.json().catch(() => null)};
-        }""",
-        [path, method],
-    )
-    return result
+def alert_api(page: Any, base_url: str, path: str, method: str = "GET") -> tuple[int, Any]:
+    """Call the API with the page's own cookies and CSRF header (outside the page, so a refusal is not a
+    console error of the page)."""
+    context = page.context
+    csrf = next((c["value"] for c in context.cookies() if c["name"] == "crowd_csrf"), "")
+    if method == "GET":
+        response = context.request.get(base_url + path)
+    else:
+        response = context.request.post(base_url + path, headers={"X-CSRF-Token": csrf}, data={})
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else None
+    return response.status, body
 
 
 def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client: Mqtt, browser: Any) -> None:
@@ -276,9 +288,13 @@ def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client:
     # Acknowledge: the card changes state and the server agrees.
     alert_id = card.get_attribute("data-alert")
     card.locator("button.ack").click()
-    page.wait_for_selector(f"li[data-alert='{alert_id}'][data-state='acknowledged']")
-    stored = alert_api(page, "/api/alerts?state=all")
-    assert [a["state"] for a in stored["body"] if a["id"] == alert_id] == ["acknowledged"]
+    try:
+        page.wait_for_selector(f"li[data-alert='{alert_id}'][data-state='acknowledged']", timeout=15000)
+    finally:
+        assert errors.errors == []
+    status, stored = alert_api(page, central.url, "/api/alerts?state=all")
+    assert status == 200
+    assert [a["state"] for a in stored if a["id"] == alert_id] == ["acknowledged"]
 
     # A critical alert elsewhere rings: flashing banner and the alarm counter.
     publish_series(mqtt_client, "gate", GATE_AREA_M2, [MetricPoint(time.time(), 2.6)], 1000)
@@ -296,9 +312,10 @@ def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client:
     viewer = sign_in(browser, central, VIEWER, errors, (1366, 768))
     viewer.wait_for_selector(f"li[data-alert='{alert_id}']")
     assert viewer.locator("button.ack, button.resolve, button.assign").count() == 0
-    refused = alert_api(viewer, f"/api/alerts/{alert_id}/resolve", "POST")
-    assert refused["status"] == 403
-    assert alert_api(viewer, "/api/alerts?state=all")["status"] == 200
+    assert alert_api(viewer, central.url, f"/api/alerts/{alert_id}/resolve", "POST")[0] == 403
+    # The same call with an operator's session goes through, so the 403 above is about the role.
+    status, resolved = alert_api(page, central.url, f"/api/alerts/{alert_id}/resolve", "POST")
+    assert (status, resolved["state"]) == (200, "resolved")
 
     assert errors.errors == []
 

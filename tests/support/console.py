@@ -69,7 +69,9 @@ class ConsoleUser:
 class CentralProcess:
     """`crowd-central run` on a fixed free port; `restart()` keeps the port and the database."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any], users: list[ConsoleUser]) -> None:
+    def __init__(
+        self, workdir: Path, config: dict[str, Any], users: list[ConsoleUser], env: dict[str, str] | None = None
+    ) -> None:
         self.workdir = workdir
         self.port = int(config["http"]["port"])
         self.url = f"http://127.0.0.1:{self.port}"
@@ -77,7 +79,7 @@ class CentralProcess:
         self.log_path = workdir / "central.log"
         workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
-        self.env = {**os.environ, **{u.env: u.password for u in users}}
+        self.env = {**os.environ, **{u.env: u.password for u in users}, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
