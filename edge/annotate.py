@@ -16,9 +16,36 @@ Image = npt.NDArray[np.uint8]
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
 
-def draw_frame(frame: Frame, tracks: Tracks, geometry: CameraGeometry, los_by_zone: dict[str, str]) -> Image:
+def pixelate_boxes(img: Image, xyxy: npt.NDArray[np.float32], block_px: int = 8) -> None:
+    """Pixelate each box in place so that nobody can be recognised in a saved frame.
+
+    Pixelation rather than a blur: a blur of a small face can sometimes be undone, coarse blocks cannot.
+    """
+    h, w = img.shape[:2]
+    for box in xyxy:
+        x1, y1 = max(int(box[0]), 0), max(int(box[1]), 0)
+        x2, y2 = min(int(np.ceil(box[2])), w), min(int(np.ceil(box[3])), h)
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            continue
+        roi = img[y1:y2, x1:x2]
+        small = cv2.resize(
+            roi, (max((x2 - x1) // block_px, 1), max((y2 - y1) // block_px, 1)), interpolation=cv2.INTER_AREA
+        )
+        img[y1:y2, x1:x2] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
+
+
+def draw_frame(
+    frame: Frame,
+    tracks: Tracks,
+    geometry: CameraGeometry,
+    los_by_zone: dict[str, str],
+    *,
+    blur_people: bool = False,
+) -> Image:
     src = frame.image if frame.image.ndim == 3 else cv2.cvtColor(frame.image, cv2.COLOR_GRAY2BGR)
     img: Image = np.array(src, dtype=np.uint8, copy=True)
+    if blur_people:
+        pixelate_boxes(img, tracks.xyxy)
     draw_zones(img, geometry, los_by_zone)
     for tid, box, confirmed in zip(tracks.ids, tracks.xyxy, tracks.confirmed, strict=True):
         x1, y1, x2, y2 = (round(float(v)) for v in box)
@@ -40,9 +67,12 @@ def draw_frame(frame: Frame, tracks: Tracks, geometry: CameraGeometry, los_by_zo
 
 
 class Annotator:
-    def __init__(self, out: str | Path, fps: float = 10.0) -> None:
+    """Writes annotated frames locally; they never leave the edge. `blur_people` pixelates every tracked box."""
+
+    def __init__(self, out: str | Path, fps: float = 10.0, *, blur_people: bool = False) -> None:
         self.out = Path(out)
         self.fps = fps
+        self.blur_people = blur_people
         self._writer: cv2.VideoWriter | None = None
         self.frames_written = 0
         self.is_video = self.out.suffix.lower() in VIDEO_SUFFIXES

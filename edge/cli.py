@@ -65,6 +65,7 @@ def run_edge(
     *,
     realtime: bool = False,
     annotate: str | None = None,
+    blur_people: bool = False,
     progress: bool = True,
     stop: threading.Event | None = None,
     detector_factory: DetectorFactory | None = None,
@@ -88,7 +89,7 @@ def run_edge(
         if bar is not None:
             bar.update(frame.index + 1 - bar.n)
 
-    annotator = Annotator(annotate, fps=source.fps or 10.0) if annotate else None
+    annotator = Annotator(annotate, fps=source.fps or 10.0, blur_people=blur_people) if annotate else None
     factory = detector_factory or default_detector_factory
     pipeline = Pipeline(cfg, source, sinks, detector_factory=factory, annotator=annotator, on_frame=on_frame)
     if on_pipeline is not None:
@@ -122,6 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             sinks,
             realtime=args.realtime,
             annotate=args.annotate,
+            blur_people=args.blur_people,
             progress=not args.quiet,
             stop=stop,
             frame_hook=lambda _frame: health.beat(),
@@ -215,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", help="write metrics as JSONL to this file")
     r.add_argument("--realtime", action="store_true", help="pace files at their frame rate")
     r.add_argument("--annotate", help="write annotated frames: a .mp4/.avi video or a folder of PNGs")
+    r.add_argument("--blur-people", action="store_true", help="pixelate every tracked person in the --annotate output")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.add_argument("--no-mqtt", action="store_true", help="do not publish over MQTT (no broker needed)")
     r.add_argument(

@@ -167,7 +167,8 @@ class Pipeline:
 
         if self.annotator is not None:
             los = {zone_id: m.los for zone_id, m in self.last_metrics.items()}
-            self.annotator.write(draw_frame(frame, self._tracks, self.geometry, los), frame.index)
+            image = draw_frame(frame, self._tracks, self.geometry, los, blur_people=self.annotator.blur_people)
+            self.annotator.write(image, frame.index)
         if self.on_frame is not None:
             self.on_frame(frame)
         self._prev_gray, self._prev_t_s = gray, frame.t_s
