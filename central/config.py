@@ -115,6 +115,9 @@ class AlertsConfig(_Model):
     )
     forecast_probability: float = Field(default=0.6, gt=0, le=1, description="Forecast alert when P(cross) >= this.")
     forecast_pending_s: float = Field(default=0.0, ge=0, description="Forecast alerts' pending duration.")
+    forecast_min_history_s: float = Field(
+        default=60.0, ge=0, description="No forecast alert before a zone has this much data (wide early intervals)."
+    )
     stop_go_speed_ratio: float = Field(
         default=0.4, gt=0, lt=1, description="Stop-and-go when speed < this x the speed the density predicts."
     )

@@ -74,6 +74,7 @@ class _ZoneRuntime:
     forecaster: SeriesForecaster | None = None
     forecast_bin: int | None = None
     forecast_t: float | None = None
+    first_t: float | None = None  # earliest data time seen, for forecast_min_history_s
     rules: dict[str, al.RuleState] = field(default_factory=dict)
 
 
@@ -136,6 +137,7 @@ class Engine:
                     for m in self.store.zone_metrics_since(zid, since):
                         if not m.stale:
                             zr.forecaster.update(m.measured_at, m.density)
+                            zr.first_t = m.measured_at if zr.first_t is None else zr.first_t
                             zr.forecast_t = (
                                 m.measured_at if zr.forecast_t is None else max(zr.forecast_t, m.measured_at)
                             )
@@ -243,6 +245,7 @@ class Engine:
             if zr.forecast_bin is None or b > zr.forecast_bin:
                 zr.forecast_bin = b
             zr.forecaster.update(m.measured_at, m.density)
+            zr.first_t = m.measured_at if zr.first_t is None else min(zr.first_t, m.measured_at)
             zr.forecast_t = m.measured_at if zr.forecast_t is None else max(zr.forecast_t, m.measured_at)
         a = self.cfg.alerts
         th = zr.zone.thresholds
@@ -274,6 +277,8 @@ class Engine:
         crossings = [rules.CrossingIn(c.name, c.threshold, c.probability, c.expected_time_s) for c in f.crossings]
         a = self.cfg.alerts
         cond = rules.forecast_crossing(crossings, th, a.forecast_probability, a.clear_ratio)
+        if zr.first_t is None or t - zr.first_t < a.forecast_min_history_s:
+            return
         self._step_rule(zr, "forecast", cond, t)
 
     def _publish_forecast(self, zone: Zone, f: ZoneForecast) -> None:

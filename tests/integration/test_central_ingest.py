@@ -131,13 +131,19 @@ def test_malformed_and_hostile_messages_go_to_dead_letters_and_nothing_breaks(
     assert latest["los"] == "<img src=x>"
 
 
-def test_current_and_forecast_alerts_with_patrols_then_clear(start: Starter, edge: EdgeClient, broker: MosquittoBroker) -> None:
+def test_current_and_forecast_alerts_with_patrols_then_clear(
+    start: Starter, edge: EdgeClient, broker: MosquittoBroker
+) -> None:
     svc = start()
     watcher = EdgeClient(broker.port)
     watcher.subscribe(f"{PREFIX}/alerts/+")
     try:
-        edge.send("owntracks/alice/phone", {"_type": "location", "lat": 47.3703, "lon": 8.5402, "acc": 5, "tst": T0 + 3600})
-        edge.send("owntracks/bob/phone", {"_type": "location", "lat": 47.3710, "lon": 8.5402, "acc": 5, "tst": T0 + 3600})
+        edge.send(
+            "owntracks/alice/phone", {"_type": "location", "lat": 47.3703, "lon": 8.5402, "acc": 5, "tst": T0 + 3600}
+        )
+        edge.send(
+            "owntracks/bob/phone", {"_type": "location", "lat": 47.3710, "lon": 8.5402, "acc": 5, "tst": T0 + 3600}
+        )
         wait_for(lambda: len(svc.engine.patrols_view()) == 2, 5, "two patrols")
         edge.metrics(_ramp(40, d0=0.3, step=0.05))  # 0.3 -> 2.25 persons/m² over 200 s
         alerts = wait_for(lambda: _alerts(svc, kinds={"current", "forecast"}), 15, "current and forecast alerts")
@@ -154,12 +160,12 @@ def test_current_and_forecast_alerts_with_patrols_then_clear(start: Starter, edg
         late.close()
 
         # Bob walks into the zone: the alert's patrols are recomputed and published.
-        edge.send("owntracks/bob/phone", {"_type": "location", "lat": 47.3701, "lon": 8.5402, "acc": 5, "tst": T0 + 3601})
+        edge.send(
+            "owntracks/bob/phone", {"_type": "location", "lat": 47.3701, "lon": 8.5402, "acc": 5, "tst": T0 + 3601}
+        )
         wait_for(lambda: _alerts(svc, kinds={"current"})[0]["patrols"][0]["id"] == "bob", 5, "bob nearest")
         wait_for(
-            lambda: any(
-                json.loads(p).get("patrols", [{}])[0].get("id") == "bob" for t, p, _ in watcher.received if p
-            ),
+            lambda: any(json.loads(p).get("patrols", [{}])[0].get("id") == "bob" for t, p, _ in watcher.received if p),
             5,
             "an alert update naming bob first",
         )
@@ -180,8 +186,15 @@ def test_stop_and_go_and_stale_camera_alerts(start: Starter, edge: EdgeClient) -
     slow = [metric(i, T0 + i * 5, 2.5, speed_p50=0.05, speed_p85=0.1) for i in range(8)]
     edge.metrics(slow)
     wait_for(lambda: _alerts(svc, kinds={"stop_and_go"}), 10, "stop-and-go alert")
-    status = {"schema": "crowd.status/1", "site": "s1", "camera": "cam1", "state": "offline", "version": "1",
-              "started_at": T0, "at": T0 + 100}
+    status = {
+        "schema": "crowd.status/1",
+        "site": "s1",
+        "camera": "cam1",
+        "state": "offline",
+        "version": "1",
+        "started_at": T0,
+        "at": T0 + 100,
+    }
     edge.send(f"{PREFIX}/s1/cam1/status", status, retain=True)
     stale = wait_for(lambda: _alerts(svc, kinds={"stale"}), 10, "stale alert")
     assert "offline" in stale[0]["message"]

@@ -82,7 +82,11 @@ def test_alert_insert_is_idempotent_and_rules_do_not_overwrite_an_operators_stat
     assert store.update_alert_from_rules(escalated, AuditStep(120.0, "escalated", "system", "critical"))
     got = store.get_alert(a.id)
     assert (got.state, got.level, got.value) == ("acknowledged", "critical", 2.4)
-    assert [(h.action, h.by) for h in got.history] == [("opened", "system"), ("acknowledged", "olga"), ("escalated", "system")]
+    assert [(h.action, h.by) for h in got.history] == [
+        ("opened", "system"),
+        ("acknowledged", "olga"),
+        ("escalated", "system"),
+    ]
     assert got.message == "density <b>1.2</b>"
 
 
