@@ -63,7 +63,7 @@ def run_backtest(
     *,
     local_s: np.ndarray | None = None,
     season_s: float | None = WEEK_S,
-    refit_every: int = 1440,
+    refit_every: int = 4032,
     nonnegative: bool = True,
 ) -> BacktestPredictions:
     """`local_s` (N,) local-clock times of the grid bins, for the seasonal slots (default: the grid times)."""

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.intervals import ResidualTracker, build_bands, interpolate_over_horizon, tracked_horizons
+from forecasting.intervals import (
+    PRIOR_INFLATION,
+    ResidualTracker,
+    build_bands,
+    interpolate_over_horizon,
+    tracked_horizons,
+)
 from forecasting.models.base import VectorModel
 from forecasting.models.damped import DampedTrend
 from forecasting.models.persistence import Persistence
@@ -20,6 +26,7 @@ from forecasting.models.profile import SeasonalProfile
 
 SELECT_RATE = 0.02  # slower than the interval scale so the choice does not flap
 MIN_SCORED = 8  # errors a model needs at the shortest horizon before it can be chosen
+OUTLIER_CAP = 6.0  # errors beyond this many mean absolute errors count as this many
 PRIOR_FRACTION_OF_LEVEL = 0.1
 
 
@@ -52,14 +59,20 @@ class OnlineEngine:
         self.n = n_series
         self.H = settings.horizon_steps
         self.damped = DampedTrend(n_series)
-        self.models: list[VectorModel] = [Persistence(n_series), self.damped]
+        # A second damped trend keeps responsive default parameters and is never refitted: a fit on a
+        # calm history makes the first one slow, and a ramp must still be picked up within minutes.
+        fast = DampedTrend(n_series)
+        fast.name = "ets_fast"
+        # Damping in time, not per bin: the trend keeps half its weight over twice the horizon.
+        fast.phi[:] = 0.5 ** (1.0 / (2 * max(self.H, 10)))
+        self.models: list[VectorModel] = [Persistence(n_series), self.damped, fast]
         if settings.season_slots:
             self.models.append(
                 SeasonalProfile(n_series, settings.season_slots, sub_period_slots=settings.sub_season_slots)
             )
         names = [m.name for m in self.models]
         # Averaging the trend and profile forecasts hedges between them (a classic forecast combination).
-        self.combine = len(self.models) == 3
+        self.combine = len(self.models) == 4
         if self.combine:
             names.append("ets_profile_mean")
         self.model_names = tuple(names)
@@ -99,10 +112,14 @@ class OnlineEngine:
         due = self.buffer[:, (self.t - self.horizons) % self.ring, :, np.arange(self.horizons.shape[0])]
         # fancy indexing moved the k axis first: (k, m, n) -> (m, n, k)
         due = np.moveaxis(due, 0, -1).astype(float)
-        resid = y[None, :, None] - due
+        # Huber-style caps: one wild reading must neither drag a model's state nor blow up its
+        # error scale for hours. A model needs a track record before its cap applies.
+        cap = np.where(self.tracker.count >= MIN_SCORED, OUTLIER_CAP * self.tracker.effective_scale(prior), np.inf)
+        resid = np.clip(y[None, :, None] - due, -cap, cap)
         self.tracker.update(resid, prior)
         ok = np.isfinite(resid)
         self.select_err += np.where(ok, SELECT_RATE * (np.abs(np.where(ok, resid, 0.0)) - self.select_err), 0.0)
+        one_step = due[:, :, 0] if self.horizons[0] == 1 else np.full((len(self.models), self.n), np.nan)
 
         both = observed & self.prev_observed
         change = np.abs(np.where(both, y - self.last, 0.0))
@@ -110,8 +127,10 @@ class OnlineEngine:
         self.diff_scale = np.where(both, self.diff_scale + rate * (change - self.diff_scale), self.diff_scale)
         self.n_diffs += both
 
-        for model in self.models:
-            model.update(np.where(observed, y, 0.0), observed, slot)
+        for i, model in enumerate(self.models):
+            lo, hi = one_step[i] - cap[i, :, 0], one_step[i] + cap[i, :, 0]
+            y_model = np.where(np.isfinite(one_step[i]), np.clip(y, lo, hi), y)
+            model.update(np.where(observed, y_model, 0.0), observed, slot)
         self.last = np.where(observed, y, self.last)
         self.n_obs += observed
         self.since_obs = np.where(observed, 0, self.since_obs + 1)
@@ -119,7 +138,7 @@ class OnlineEngine:
 
         each = [model.paths(self.H, future_slots) for model in self.models]
         if self.combine:
-            each.append(0.5 * (each[1] + each[2]))
+            each.append(0.5 * (each[1] + each[3]))
         paths = np.stack(each)
         self._paths = paths
         self.buffer[:, self.t % self.ring] = paths[:, :, self.horizons - 1].astype(np.float32)
@@ -161,7 +180,9 @@ class OnlineEngine:
         prior = self._prior_scale()
         scale_k = self.tracker.effective_scale(prior)[idx, rows]  # (n, k)
         q_k = self.tracker.q[idx, rows]  # (n, k, 4)
-        h_eff = np.arange(1, self.H + 1)[None, :] + self.since_obs[:, None]
+        steps = np.arange(1, self.H + 1)
+        # The common case (every series observed this bin) shares one set of horizon weights.
+        h_eff = steps + self.since_obs[:, None] if self.since_obs.any() else steps
         scale = interpolate_over_horizon(scale_k, self.horizons, h_eff, grow=True)
         q = interpolate_over_horizon(q_k, self.horizons, h_eff, grow=False)
         scale = np.maximum(scale, self.settings.min_scale)
@@ -170,8 +191,6 @@ class OnlineEngine:
 
     def _prior_scale(self) -> np.ndarray:
         """(n, k) deliberately generous error scale for forecasts with no track record."""
-        from forecasting.intervals import PRIOR_INFLATION
-
         level = PRIOR_FRACTION_OF_LEVEL * np.abs(self.last)
         base = np.where(self.n_diffs > 0, np.maximum(self.diff_scale, 0.5 * level), np.maximum(level, 2.5 * level))
         base = np.maximum(base, self.settings.min_scale)

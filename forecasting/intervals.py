@@ -58,26 +58,34 @@ class ResidualTracker:
         return (self.count * self.scale + PRIOR_WEIGHT * prior[None]) / (self.count + PRIOR_WEIGHT)
 
 
-def interpolate_over_horizon(per_k: np.ndarray, horizons: np.ndarray, h_eff: np.ndarray, grow: bool) -> np.ndarray:
-    """Linear in log(h) between tracked horizons; beyond the last one scales grow like sqrt(h).
-
-    `per_k` (n, k, ...) values at `horizons`; `h_eff` (n, H) effective horizons. Returns (n, H, ...).
-    """
+def horizon_weights(horizons: np.ndarray, h_eff: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where each effective horizon falls between tracked ones: (j, j+1, weight, sqrt growth past the end)."""
     logh = np.log(horizons.astype(float))
     x = np.log(np.maximum(h_eff, 1).astype(float))
     j = np.clip(np.searchsorted(logh, x, side="right") - 1, 0, len(horizons) - 1)
     j1 = np.minimum(j + 1, len(horizons) - 1)
     span = logh[j1] - logh[j]
     w = np.where(span > 0, (np.minimum(x, logh[-1]) - logh[j]) / np.where(span > 0, span, 1.0), 0.0)
-    w = np.clip(w, 0.0, 1.0)
-    a = np.take_along_axis(per_k, j.reshape(j.shape + (1,) * (per_k.ndim - 2)), axis=1)
-    b = np.take_along_axis(per_k, j1.reshape(j1.shape + (1,) * (per_k.ndim - 2)), axis=1)
-    wexp = w.reshape(w.shape + (1,) * (per_k.ndim - 2))
-    out = a + wexp * (b - a)
-    if grow:
-        extra = np.sqrt(np.maximum(h_eff / horizons[-1], 1.0))
-        out = out * extra.reshape(extra.shape + (1,) * (per_k.ndim - 2))
-    return out
+    grow = np.sqrt(np.maximum(h_eff / horizons[-1], 1.0))
+    return j, j1, np.clip(w, 0.0, 1.0), grow
+
+
+def interpolate_over_horizon(per_k: np.ndarray, horizons: np.ndarray, h_eff: np.ndarray, grow: bool) -> np.ndarray:
+    """Linear in log(h) between tracked horizons; beyond the last one scales grow like sqrt(h).
+
+    `per_k` (n, k, ...) values at `horizons`; `h_eff` (H,) shared or (n, H) per series. Returns (n, H, ...).
+    """
+    j, j1, w, extra = horizon_weights(horizons, h_eff)
+    tail = (1,) * (per_k.ndim - 2)
+    if h_eff.ndim == 1:
+        a, b = per_k[:, j], per_k[:, j1]
+        wexp = w.reshape((1, -1, *tail))
+        out = a + wexp * (b - a)
+        return out * extra.reshape((1, -1, *tail)) if grow else out
+    a = np.take_along_axis(per_k, j.reshape(j.shape + tail), axis=1)
+    b = np.take_along_axis(per_k, j1.reshape(j1.shape + tail), axis=1)
+    out = a + w.reshape(w.shape + tail) * (b - a)
+    return out * extra.reshape(extra.shape + tail) if grow else out
 
 
 def build_bands(yhat: np.ndarray, scale: np.ndarray, q: np.ndarray, nonnegative: bool) -> np.ndarray:
