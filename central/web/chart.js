@@ -8,15 +8,13 @@ const PAST_S = 30 * 60;
 const AHEAD_S = 10 * 60;
 const MARGIN = { left: 46, right: 52, top: 26, bottom: 22 };
 
-function niceMax(value) {
-  if (!(value > 0)) return 1;
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * magnitude >= value) return step * magnitude;
-  return 10 * magnitude;
-}
-
-function ticks(max, count) {
-  return Array.from({ length: count + 1 }, (_, i) => (max * i) / count);
+/** A round tick step giving at most `count` intervals up to `value`, and the axis top it implies. */
+function niceScale(value, count) {
+  const raw = (value > 0 ? value : 1) / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
+  const top = Math.ceil(value / step - 1e-9) * step || step;
+  return { step, top, ticks: Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step) };
 }
 
 function fmt(value) {
@@ -76,7 +74,7 @@ export function renderZoneChart(container, { zone, points, now }) {
   }
   const pick = (key) => future.map((i) => forecast[key]?.[i]);
   const thresholds = zone.thresholds || {};
-  const top = niceMax(
+  const main = niceScale(
     Math.max(
       ...recent.map((p) => p.density),
       ...(forecast ? pick("hi80") : []).filter(Number.isFinite),
@@ -84,15 +82,17 @@ export function renderZoneChart(container, { zone, points, now }) {
       (thresholds.critical || 0) * 1.1,
       0.1,
     ),
+    5,
   );
+  const top = main.top;
   const yMain = (v) => MARGIN.top + (1 - Math.min(v, top * 1.05) / top) * (mainHeight - MARGIN.top - 4);
 
   // Axes and grid: density on the left, people on the right.
-  for (const v of ticks(top, 4)) {
+  for (const v of main.ticks) {
     const yy = yMain(v);
     svg.append(s("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: yy, y2: yy, class: "grid" }));
     svg.append(s("text", { x: MARGIN.left - 6, y: yy + 4, class: "axis axis-left", text: fmt(v) }));
-    svg.append(s("text", { x: width - MARGIN.right + 6, y: yy + 4, class: "axis axis-right", text: fmt(v * area) }));
+    svg.append(s("text", { x: width - MARGIN.right + 6, y: yy + 4, class: "axis axis-right", text: fmt(Math.round(v * area)) }));
   }
   svg.append(s("text", { x: MARGIN.left - 6, y: 12, class: "axis-title axis-left", text: "p/m²" }));
   svg.append(s("text", { x: width - MARGIN.right + 6, y: 12, class: "axis-title", text: "people" }));
@@ -135,12 +135,12 @@ export function renderZoneChart(container, { zone, points, now }) {
   const speedTop = mainHeight + 6;
   const speedBottom = height - MARGIN.bottom;
   const speeds = recent.flatMap((p) => [p.speed_p50, p.speed_p85]).filter(Number.isFinite);
-  const speedMax = niceMax(Math.max(1.5, ...speeds));
+  const speedMax = niceScale(Math.max(1.5, ...speeds), 2).top;
   const ySpeed = (v) => speedBottom - (v / speedMax) * (speedBottom - speedTop - 4);
   svg.append(s("rect", { x: MARGIN.left, y: speedTop, width: width - MARGIN.left - MARGIN.right, height: speedBottom - speedTop, class: "strip" }));
-  for (const v of [0, speedMax]) {
-    svg.append(s("text", { x: MARGIN.left - 6, y: ySpeed(v) + 4, class: "axis axis-left", text: fmt(v) }));
-  }
+  // The top label sits inside the strip so it does not collide with the main chart's zero.
+  svg.append(s("text", { x: MARGIN.left - 6, y: ySpeed(0), class: "axis axis-left", text: "0" }));
+  svg.append(s("text", { x: MARGIN.left - 6, y: ySpeed(speedMax) + 10, class: "axis axis-left", text: fmt(speedMax) }));
   svg.append(s("text", { x: MARGIN.left + 6, y: speedTop + 13, class: "axis-title", text: "walking speed, m/s" }));
   svg.append(s("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: speedTop, y2: speedTop, class: "grid" }));
   svg.append(s("path", { d: path(recent.map((p) => [x(p.measured_at), p.speed_p85 == null ? NaN : ySpeed(p.speed_p85)])), class: "line line-speed85" }));
