@@ -1,7 +1,7 @@
 """Scoring raised alerts against a scenario's expected ones. Pure.
 
-A raised alert matches an expected alert when zone, kind and level agree and it opened within the
-expected [earliest, latest] window. Detection probability is the share of expected alerts with at least
+A raised alert matches an expected alert when zone and kind agree, its level is at least the expected
+one, and it opened within the expected [earliest, latest] window. Detection probability is the share of expected alerts with at least
 one match; the false alarm ratio is the share of raised alerts (of the scored kinds) that match nothing;
 the lead time of a crossing is its scripted time minus the first matching alert of any kind, so a
 forecast alert that warned early counts for the crossing even when the current-level alert came late.
@@ -92,8 +92,24 @@ class Score:
         return True
 
 
+# Central escalates an open alert in place (warning -> critical keeps its id and opening time), so an
+# alert at or above the expected level answers the expectation.
+_LEVEL_RANK = {"warning": 0, "critical": 1}
+
+
+def _level_ok(expected: str, raised: str) -> bool:
+    if expected in _LEVEL_RANK and raised in _LEVEL_RANK:
+        return _LEVEL_RANK[raised] >= _LEVEL_RANK[expected]
+    return expected == raised
+
+
 def _matches(e: ResolvedExpectedAlert, r: RaisedAlert) -> bool:
-    return e.zone == r.zone and e.kind == r.kind and e.level == r.level and e.earliest_s <= r.opened_s <= e.latest_s
+    return (
+        e.zone == r.zone
+        and e.kind == r.kind
+        and _level_ok(e.level, r.level)
+        and e.earliest_s <= r.opened_s <= e.latest_s
+    )
 
 
 def score(

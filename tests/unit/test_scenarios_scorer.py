@@ -34,23 +34,28 @@ def test_missed_forecast_and_late_current() -> None:
     assert not s.passes()
 
 
-def test_wrong_zone_level_or_too_early_is_a_false_alarm() -> None:
+def test_wrong_zone_or_kind_or_too_early_is_a_false_alarm() -> None:
     alerts = [
         raised("forecast", 600),
         raised("forecast", 100),  # far too early for this crossing
         raised("current", 1005, zone="station"),
-        raised("current", 1005, level="critical"),
-        raised("current", 1005),
+        raised("current", 1005, level="critical"),  # escalated in place: still answers the warning
+        raised("stop_and_go", 1005),  # not a scored kind
     ]
     s = score([FORECAST, CURRENT], alerts)
     assert s.detection_probability == 1.0
-    assert s.raised == 5 and s.false_alarms == 3
-    assert s.false_alarm_ratio == pytest.approx(0.6)
-    assert {(a.zone, a.level, a.opened_s) for a in s.unmatched} == {
-        ("plaza", "warning", 100),
-        ("station", "warning", 1005),
-        ("plaza", "critical", 1005),
+    assert s.raised == 4 and s.false_alarms == 2
+    assert s.false_alarm_ratio == pytest.approx(0.5)
+    assert {(a.zone, a.kind, a.opened_s) for a in s.unmatched} == {
+        ("plaza", "forecast", 100),
+        ("station", "current", 1005),
     }
+
+
+def test_a_warning_does_not_answer_a_critical_expectation() -> None:
+    critical = ResolvedExpectedAlert("current", "plaza", "critical", CROSS, CROSS, CROSS + 120)
+    s = score([critical], [raised("current", 1010, level="warning")])
+    assert s.detection_probability == 0.0 and s.false_alarm_ratio == 1.0
 
 
 def test_calm_scenario_and_unscored_kinds() -> None:
