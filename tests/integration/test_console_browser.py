@@ -282,6 +282,19 @@ def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client:
     assert people == pytest.approx(0.8 * PLAZA_AREA_M2, rel=0.05)
     page.click("#region-result .close")
 
+    # The same with a polygon: corners by clicks, Enter to finish; a triangle over the plaza's half.
+    page.click("#tool-poly")
+    plaza = page.locator("[data-zone='plaza']").bounding_box()
+    assert plaza is not None
+    left, top, right, bottom = plaza["x"], plaza["y"], plaza["x"] + plaza["width"], plaza["y"] + plaza["height"]
+    for x, y in [(left - 20, top - 20), (right + 2, bottom + 2), (left - 20, bottom + 20)]:
+        page.mouse.click(x, y)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#region-result:not([hidden]) #region-people")
+    half = float(page.locator("#region-people").text_content() or "nan")
+    assert 0.3 * people < half < 0.7 * people
+    page.click("#region-result .close")
+
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "console-wall.png"))
 
