@@ -159,6 +159,9 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: Any) -> None:
         self._bus.close()
         super().handle_exit(sig, frame)
+        # uvicorn re-raises the signal after its shutdown, which would kill us before ingest and the
+        # store are closed; the signal is handled here, and the process exits 0 once all is stopped.
+        self._captured_signals.clear()
 
 
 def _wait_for_signal() -> None:
