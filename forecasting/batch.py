@@ -32,6 +32,7 @@ class BatchForecast:
     first_crossing_s: np.ndarray  # (n, k) expected first crossing of the point path; NaN if none
     model_index: np.ndarray  # (n,) into model_names
     model_names: tuple[str, ...]
+    n_observations: np.ndarray  # (n,) bins observed per series; 0 means the row is only a placeholder
 
 
 class BatchForecaster:
@@ -125,4 +126,5 @@ class BatchForecaster:
             first_crossing_s=first,
             model_index=out.model_index,
             model_names=self.engine.model_names,
+            n_observations=self.engine.n_obs.copy(),
         )

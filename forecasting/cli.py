@@ -76,7 +76,7 @@ def backtest(args: argparse.Namespace) -> dict[str, object]:
     }
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(report, indent=2, default=_nan_safe) + "\n")
+        args.report.write_text(json.dumps(_strict_json(report), indent=2) + "\n")
     if args.plot:
         from forecasting.plot import plot_backtest
 
@@ -84,8 +84,15 @@ def backtest(args: argparse.Namespace) -> dict[str, object]:
     return report
 
 
-def _nan_safe(x: object) -> object:
-    return str(x)
+def _strict_json(x: object) -> object:
+    """NaN (e.g. no scored point) becomes null, so the report is valid JSON for any reader."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {str(k): _strict_json(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_strict_json(v) for v in x]
+    return x
 
 
 def main(argv: list[str] | None = None) -> int:
