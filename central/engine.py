@@ -75,6 +75,7 @@ class _ZoneRuntime:
     forecast_bin: int | None = None
     forecast_t: float | None = None
     first_t: float | None = None  # earliest data time seen, for forecast_min_history_s
+    unpublished: ZoneForecast | None = None
     rules: dict[str, al.RuleState] = field(default_factory=dict)
 
 
@@ -177,6 +178,10 @@ class Engine:
         if rows:
             self.telemetry.ingest_lag.set(max(0.0, now - rows[-1].row.measured_at))
         for zid in touched:
+            zr = self._zones[zid]
+            if zr.unpublished is not None:
+                self._publish_forecast(zr.zone, zr.unpublished)
+                zr.unpublished = None
             self.bus.publish("zone", self.zone_view(zid))
         self._check_cameras(now)
         self._merge_operator_steps()
@@ -273,7 +278,8 @@ class Engine:
         self.telemetry.forecasts.inc()
         self.forecast_model = f.model
         zr.forecast = f.as_json()
-        self._publish_forecast(zr.zone, f)
+        # Stored and published once per poll (the newest): a backlog's intermediate forecasts only feed the rules.
+        zr.unpublished = f
         crossings = [rules.CrossingIn(c.name, c.threshold, c.probability, c.expected_time_s) for c in f.crossings]
         a = self.cfg.alerts
         cond = rules.forecast_crossing(crossings, th, a.forecast_probability, a.clear_ratio)
