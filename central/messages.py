@@ -1,14 +1,17 @@
 """Central's MQTT topics: what it publishes (alerts, forecasts, dead letters) and the patrol location it reads.
 
-Like edge/messages.py these pydantic models are the single source of truth; `DOC_ENTRIES` lists them
+Like edge/messages.py these pydantic models are the single source of truth; `TOPIC_DOCS` lists them
 for the docs generator (scripts/gen_mqtt_docs.py) so docs/mqtt.md carries their JSON Schemas.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from edge.messages import TopicDoc
 
 ALERT_SCHEMA = "crowd.alert/1"
 FORECAST_SCHEMA = "crowd.forecast/1"
@@ -125,10 +128,71 @@ def dead_letter_topic(prefix: str) -> str:
     return f"{prefix}/deadletter"
 
 
-# (title, topic pattern, model) for docs/mqtt.md.
-DOC_ENTRIES: list[tuple[str, str, type[BaseModel]]] = [
-    ("Alert events (central)", "<prefix>/alerts/<id>", AlertMessage),
-    ("Zone forecasts (central)", "<prefix>/<site>/zones/<zone>/forecast", ForecastMessage),
-    ("Patrol locations (patrol devices)", "<prefix>/patrols/<id>/location", PatrolLocationMessage),
-    ("Dead letters (central)", "<prefix>/deadletter", DeadLetterMessage),
+_T0 = 1_700_000_000.0
+
+# docs/mqtt.md entries (scripts/gen_mqtt_docs.py renders them after the edge's topics).
+TOPIC_DOCS: list[TopicDoc] = [
+    TopicDoc(
+        title="Alert events (central)",
+        topic="<prefix>/alerts/<id>",
+        model=AlertMessage,
+        publisher="central",
+        qos=1,
+        retained=True,
+        notes=inspect.cleandoc(AlertMessage.__doc__ or "")
+        + "\n\nSubscribers must ignore the empty payload that removes the retained copy.",
+        example=AlertMessage.model_validate(
+            {
+                "schema": ALERT_SCHEMA,
+                "event": "new",
+                "id": "plaza.forecast.1700000000",
+                "site": "north",
+                "zone": "plaza",
+                "kind": "forecast",
+                "level": "warning",
+                "state": "open",
+                "opened_at": _T0,
+                "updated_at": _T0,
+                "value": 0.82,
+                "threshold": 2.0,
+                "expected_crossing_at": _T0 + 420,
+                "probability": 0.82,
+                "message": "forecast: 82% chance to cross 2 persons/m² around 1700000420",
+                "patrols": [{"id": "alice", "distance_m": 140.0, "eta_s": 100.0, "stale": False}],
+                "history": [{"at": _T0, "action": "opened", "by": "system", "detail": "warning"}],
+            }
+        ),
+    ),
+    TopicDoc(
+        title="Zone forecasts (central)",
+        topic="<prefix>/<site>/zones/<zone>/forecast",
+        model=ForecastMessage,
+        publisher="central",
+        qos=1,
+        retained=True,
+        notes=inspect.cleandoc(ForecastMessage.__doc__ or ""),
+    ),
+    TopicDoc(
+        title="Patrol locations (patrol devices)",
+        topic="<prefix>/patrols/<id>/location",
+        model=PatrolLocationMessage,
+        publisher="patrol device",
+        qos=1,
+        retained=False,
+        notes=inspect.cleandoc(PatrolLocationMessage.__doc__ or "")
+        + '\n\nOwnTracks: `owntracks/<user>/<device>` with `{"_type": "location", "lat", "lon", "acc", "tst"}`;'
+        " other `_type`s are ignored. A position older than 60 s or less accurate than 25 m is flagged stale.",
+        example=PatrolLocationMessage.model_validate(
+            {"schema": PATROL_LOCATION_SCHEMA, "lat": 47.37, "lon": 8.54, "acc_m": 6.0, "at": _T0, "name": "Alice"}
+        ),
+    ),
+    TopicDoc(
+        title="Dead letters (central)",
+        topic="<prefix>/deadletter",
+        model=DeadLetterMessage,
+        publisher="central",
+        qos=1,
+        retained=False,
+        notes=inspect.cleandoc(DeadLetterMessage.__doc__ or ""),
+    ),
 ]
