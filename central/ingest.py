@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -197,8 +198,10 @@ class Ingest:
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
-        if cfg.mqtt.username or cfg.mqtt.password:
-            self.client.username_pw_set(cfg.mqtt.username, cfg.mqtt.password)
+        username = cfg.mqtt.username or os.environ.get("CROWD_MQTT_USERNAME")
+        password = cfg.mqtt.password or os.environ.get("CROWD_MQTT_PASSWORD")
+        if username or password:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
