@@ -21,6 +21,7 @@ from forecasting.intervals import (
 )
 from forecasting.models.base import VectorModel
 from forecasting.models.damped import DampedTrend
+from forecasting.models.inflow import InflowModel
 from forecasting.models.persistence import Persistence
 from forecasting.models.profile import SeasonalProfile
 
@@ -39,6 +40,7 @@ class EngineSettings:
     min_history: int = 3  # observations before any model but persistence is used
     nonnegative: bool = True
     min_scale: float = 0.0  # floor on the interval scale, in the series' units
+    with_inflow: bool = False  # add the SARIMAX-with-inflow candidate (needs exog in step())
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,13 @@ class OnlineEngine:
             self.models.append(
                 SeasonalProfile(n_series, settings.season_slots, sub_period_slots=settings.sub_season_slots)
             )
+        self.inflow: InflowModel | None = None
+        if settings.with_inflow:
+            self.inflow = InflowModel(n_series)
+            self.models.append(self.inflow)
         names = [m.name for m in self.models]
         # Averaging the trend and profile forecasts hedges between them (a classic forecast combination).
-        self.combine = len(self.models) == 4
+        self.combine = (names.index("ets_damped"), names.index("profile")) if "profile" in names else None
         if self.combine:
             names.append("ets_profile_mean")
         self.model_names = tuple(names)
@@ -93,8 +99,15 @@ class OnlineEngine:
         self.reset_gap = settings.reset_gap_steps or max(self.H, 6)
 
     # ---- stepping -------------------------------------------------------------------------------
-    def step(self, y: np.ndarray, slot: int | None = None, future_slots: np.ndarray | None = None) -> None:
-        """One grid bin for every series; NaN marks a missing bin. `future_slots` are slots t+1..t+H."""
+    def step(
+        self,
+        y: np.ndarray,
+        slot: int | None = None,
+        future_slots: np.ndarray | None = None,
+        exog: np.ndarray | None = None,
+    ) -> None:
+        """One grid bin for every series; NaN marks a missing bin. `future_slots` are slots t+1..t+H;
+        `exog` (n,) this bin's inflow (NaN where unknown), used by the inflow model."""
         y = np.asarray(y, dtype=float).reshape(-1)
         if y.shape[0] != self.n:
             raise ValueError(f"expected {self.n} values, got {y.shape[0]}")
@@ -127,6 +140,8 @@ class OnlineEngine:
         self.diff_scale = np.where(both, self.diff_scale + rate * (change - self.diff_scale), self.diff_scale)
         self.n_diffs += both
 
+        if self.inflow is not None:
+            self.inflow.set_exog(np.full(self.n, np.nan) if exog is None else np.asarray(exog, dtype=float))
         for i, model in enumerate(self.models):
             lo, hi = one_step[i] - cap[i, :, 0], one_step[i] + cap[i, :, 0]
             y_model = np.where(np.isfinite(one_step[i]), np.clip(y, lo, hi), y)
@@ -138,7 +153,7 @@ class OnlineEngine:
 
         each = [model.paths(self.H, future_slots) for model in self.models]
         if self.combine:
-            each.append(0.5 * (each[1] + each[3]))
+            each.append(0.5 * (each[self.combine[0]] + each[self.combine[1]]))
         paths = np.stack(each)
         self._paths = paths
         self.buffer[:, self.t % self.ring] = paths[:, :, self.horizons - 1].astype(np.float32)
@@ -162,6 +177,9 @@ class OnlineEngine:
         # Persistence is the fallback, not a candidate: the damped trend nests it (alpha -> 1, no trend)
         # and, unlike it, reacts when a ramp starts after a long flat spell.
         score[0] = np.inf
+        if self.inflow is not None:
+            i = self.model_names.index(self.inflow.name)
+            score[i] = np.where(self.inflow.ready, score[i], np.inf)  # unfitted, it is just persistence
         best = np.argmin(score, axis=0)
         nothing_scored = ~np.isfinite(score).any(axis=0)
         # Without a track record a damped trend is the safer default: it follows ramps, and damping

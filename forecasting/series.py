@@ -10,9 +10,7 @@ import numpy as np
 from forecasting.models.damped import fit_damped_params
 from forecasting.resample import resample_to_grid
 from forecasting.types import Forecast
-from forecasting.zone import FIT_MIN_OBS, ZoneForecaster
-
-FIT_WINDOW_BINS = 4096
+from forecasting.zone import FIT_MIN_OBS, FIT_WINDOW_BINS, ZoneForecaster
 
 
 def forecast_series(

@@ -11,11 +11,13 @@ import numpy as np
 from forecasting.crossing import any_step_probability, first_crossing_time
 from forecasting.engine import EngineSettings, OnlineEngine
 from forecasting.models.damped import DampedParams, fit_damped_params
+from forecasting.models.inflow import fit_inflow_params
 from forecasting.resample import bin_index, check_step
 from forecasting.seasons import LocalClock, SeasonGrid
 from forecasting.types import Forecast, ThresholdCrossing
 
 FIT_MIN_OBS = 30
+FIT_WINDOW_BINS = 1024  # recent enough to follow the zone, short enough for a ~100 ms statsmodels fit
 
 
 class ZoneForecaster:
@@ -56,6 +58,7 @@ class ZoneForecaster:
                 min_history=max(1, min_history),
                 nonnegative=nonnegative,
                 min_scale=min_scale,
+                with_inflow=True,
             ),
         )
         self.refit_every = max(1, refit_every)
@@ -64,6 +67,10 @@ class ZoneForecaster:
         self._hist_bin = np.full(self._hist_len, -1, dtype=np.int64)
         self._hist_sum = np.zeros(self._hist_len)
         self._hist_cnt = np.zeros(self._hist_len, dtype=np.int64)
+        self._hist_in_sum = np.zeros(self._hist_len)
+        self._hist_in_cnt = np.zeros(self._hist_len, dtype=np.int64)
+        self._open_in_sum = 0.0  # the open bin's inflow readings
+        self._open_in_cnt = 0
         self._open_bin: int | None = None  # the newest bin; still collecting readings
         self._open_sum = 0.0
         self._open_cnt = 0
@@ -96,20 +103,34 @@ class ZoneForecaster:
         if self._open_bin is None or b > self._open_bin:
             if self._open_bin is not None:
                 self._close_through(b - 1)
-            self._open_bin, self._open_sum, self._open_cnt = b, 0.0, 0
+            self._reset_open(b)
         if b == self._open_bin:
             self._open_sum += v
             self._open_cnt += 1
-        self._record(b, v)
+            if inflow is not None:
+                self._open_in_sum += float(inflow)
+                self._open_in_cnt += 1
+        self._record(b, v, inflow)
 
-    def _record(self, b: int, v: float) -> None:
+    def _record(self, b: int, v: float, inflow: float | None) -> None:
         i = b % self._hist_len
         if self._hist_bin[i] != b:
             if self._hist_bin[i] > b:
                 return  # older than the history window: nothing left to attach it to
             self._hist_bin[i], self._hist_sum[i], self._hist_cnt[i] = b, 0.0, 0
+            self._hist_in_sum[i], self._hist_in_cnt[i] = 0.0, 0
         self._hist_sum[i] += v
         self._hist_cnt[i] += 1
+        if inflow is not None:
+            self._hist_in_sum[i] += float(inflow)
+            self._hist_in_cnt[i] += 1
+
+    def _open_inflow(self) -> float:
+        return self._open_in_sum / self._open_in_cnt if self._open_in_cnt else math.nan
+
+    def _reset_open(self, b: int) -> None:
+        self._open_bin, self._open_sum, self._open_cnt = b, 0.0, 0
+        self._open_in_sum, self._open_in_cnt = 0.0, 0
 
     def _close_through(self, last_bin: int) -> None:
         """Steps the engine through every bin up to `last_bin` (NaN for empty ones)."""
@@ -120,7 +141,7 @@ class ZoneForecaster:
         while self._next_bin <= last_bin:
             b = self._next_bin
             if b == self._open_bin and self._open_cnt > 0:
-                self._step(b, self._open_sum / self._open_cnt)
+                self._step(b, self._open_sum / self._open_cnt, self._open_inflow())
             else:
                 gap_left = last_bin - b
                 if gap_left > self.engine.reset_gap + 1:
@@ -129,10 +150,10 @@ class ZoneForecaster:
                     self.engine.skip(skip)
                     self._next_bin = b + skip
                     continue
-                self._step(b, math.nan)
+                self._step(b, math.nan, math.nan)
             self._next_bin = b + 1
         if self._open_bin <= last_bin:
-            self._open_sum, self._open_cnt = 0.0, 0
+            self._reset_open(self._open_bin)
         if self.auto_refit and self.refit_due:
             self.refit()
 
@@ -144,17 +165,22 @@ class ZoneForecaster:
         slots = self.season.slots(local)
         return int(slots[0]), slots[1:]
 
-    def _step(self, b: int, value: float) -> None:
+    def _step(self, b: int, value: float, inflow: float) -> None:
         slot, future = self._slots(b)
-        self.engine.step(np.array([value]), slot, future)
+        self.engine.step(np.array([value]), slot, future, np.array([inflow]))
         self._bins_since_fit += 1
 
     # ---- refits ---------------------------------------------------------------------------------
     def history(self) -> tuple[np.ndarray, np.ndarray]:
         """(bin start times, bin means) of the stored history, oldest first, NaN for empty bins."""
+        times, values, _ = self.history_with_inflow()
+        return times, values
+
+    def history_with_inflow(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bin start times, value means, inflow means), oldest first, NaN where a bin had none."""
         have = self._hist_bin >= 0
         if not have.any():
-            return np.empty(0), np.empty(0)
+            return np.empty(0), np.empty(0), np.empty(0)
         lo, hi = int(self._hist_bin[have].min()), int(self._hist_bin[have].max())
         bins = np.arange(lo, hi + 1)
         idx = bins % self._hist_len
@@ -163,12 +189,25 @@ class ZoneForecaster:
             means = np.where(
                 ok & (self._hist_cnt[idx] > 0), self._hist_sum[idx] / np.maximum(self._hist_cnt[idx], 1), np.nan
             )
-        return bins * self.step_s, means
+            inflow = np.where(
+                ok & (self._hist_in_cnt[idx] > 0),
+                self._hist_in_sum[idx] / np.maximum(self._hist_in_cnt[idx], 1),
+                np.nan,
+            )
+        return bins * self.step_s, means, inflow
 
     def refit(self) -> bool:
-        """Refits the damped-trend parameters on the stored history; False if it kept the old ones."""
-        _, values = self.history()
+        """Refits the damped trend (and the inflow model where there is inflow) on the stored history.
+
+        Returns False if the damped-trend fit failed and the old parameters were kept.
+        """
+        _, values, inflow = self.history_with_inflow()
         self._bins_since_fit = 0
+        values, inflow = values[-FIT_WINDOW_BINS:], inflow[-FIT_WINDOW_BINS:]
+        if self.engine.inflow is not None and np.count_nonzero(np.isfinite(inflow)) >= FIT_MIN_OBS:
+            inflow_params = fit_inflow_params(values, inflow, min_pairs=FIT_MIN_OBS)
+            if inflow_params is not None:
+                self.engine.inflow.set_params(slice(None), inflow_params)
         params = fit_damped_params(values, min_observed=FIT_MIN_OBS)
         if params is None:
             return False
@@ -193,14 +232,14 @@ class ZoneForecaster:
             now_bin = bin_index(float(now_s), self.step_s)
             if now_bin > self._open_bin:
                 self._close_through(now_bin - 1)
-                self._open_bin, self._open_sum, self._open_cnt = now_bin, 0.0, 0
+                self._reset_open(now_bin)
         engine = self.engine
         origin_bin = (self._next_bin if self._next_bin is not None else self._open_bin) - 1
         if self._open_cnt > 0 and (self._next_bin is None or self._next_bin <= self._open_bin):
             # Peek: use the bin still filling without committing it, so the forecast is current.
             engine = copy.deepcopy(self.engine)
             slot, future = self._slots(self._open_bin)
-            engine.step(np.array([self._open_sum / self._open_cnt]), slot, future)
+            engine.step(np.array([self._open_sum / self._open_cnt]), slot, future, np.array([self._open_inflow()]))
             origin_bin = self._open_bin
         if engine.t == 0:
             raise ValueError("no complete observation yet")

@@ -170,3 +170,26 @@ def test_seasonal_profile_beats_persistence_on_a_daily_pattern() -> None:
             err_persist.append(abs(vi - shape[i + 6]))
     assert np.mean(err_model) < 0.5 * np.mean(err_persist)
     assert zf.forecast({}).model in {"profile", "ets_profile_mean"}
+
+
+def test_inflow_model_is_fitted_and_chosen_when_inflow_drives_the_level() -> None:
+    rng = np.random.default_rng(6)
+    step, n_bins = 60.0, 600
+    # People arrive in bursts (the inflow is known one bin ahead of its effect) and leave steadily.
+    inflow = np.where(rng.random(n_bins) < 0.15, rng.uniform(5, 15, n_bins), 0.0)
+    level = 20.0 + np.cumsum(np.r_[0.0, 0.8 * inflow[:-1]] - 1.0)
+    level = np.maximum(level, 0.0) + rng.normal(0, 0.3, n_bins)
+    zf = ZoneForecaster(step_s=step, horizon_s=300, refit_every=120)
+    for i in range(n_bins):
+        zf.update(i * step, float(level[i]), inflow=float(inflow[i]))
+    params = zf.engine.inflow
+    assert params is not None and params.ready.all()
+    assert 0.6 < params.gain[0] < 1.0
+    fc = zf.forecast({}, now_s=n_bins * step)
+    assert fc.model == "sarimax_inflow"
+    assert_sane(fc)
+
+
+def test_inflow_must_be_finite() -> None:
+    with pytest.raises(ValueError, match="inflow"):
+        ZoneForecaster().update(0.0, 1.0, inflow=float("nan"))
