@@ -222,10 +222,38 @@ export class SiteMap {
     }
   }
 
+  /**
+   * Zone shapes are kept and updated in place, keyed by id: live events redraw several times a second,
+   * and a click whose press and release land on two different elements would be lost.
+   */
+  zonePath(id) {
+    if (!this.zonePaths) this.zonePaths = new Map();
+    let path = this.zonePaths.get(id);
+    if (!path) {
+      path = s("path", { "data-zone": id, tabindex: 0, role: "button" });
+      path.addEventListener("click", () => {
+        if (!this.tool) this.callbacks.onSelectZone(id);
+      });
+      path.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") this.callbacks.onSelectZone(id);
+      });
+      path.append(s("title"));
+      this.zonePaths.set(id, path);
+    }
+    return path;
+  }
+
   renderZones(mpp) {
-    const layer = clear(this.layers.zones);
+    const layer = this.layers.zones;
     const labels = clear(this.layers.labels);
     const { zones, alertZones, selectedZone } = this.data;
+    const present = new Set(zones.map((z) => z.id));
+    for (const [id, path] of this.zonePaths || []) {
+      if (!present.has(id)) {
+        path.remove();
+        this.zonePaths.delete(id);
+      }
+    }
     for (const zone of zones) {
       const xy = zone.polygon.map(([lon, lat]) => this.projection.toXY(lon, lat));
       const latest = zone.latest;
@@ -236,24 +264,20 @@ export class SiteMap {
       if (!latest) classes.push("zone-nodata");
       if (alertZones.has(zone.id)) classes.push("zone-alerting");
       if (zone.id === selectedZone) classes.push("zone-selected");
-      const path = s("path", {
+      const path = this.zonePath(zone.id);
+      const attrs = {
         d: pathOf(xy),
         class: classes.join(" "),
         fill,
-        "data-zone": zone.id,
         "data-los": letter || "",
         "data-fill": fill,
-        tabindex: 0,
-        role: "button",
         "aria-label": `Zone ${zone.name}, level ${letter || "no data"}`,
-      });
-      path.addEventListener("click", () => {
-        if (!this.tool) this.callbacks.onSelectZone(zone.id);
-      });
-      path.addEventListener("keydown", (event) => {
-        if (event.key === "Enter") this.callbacks.onSelectZone(zone.id);
-      });
-      layer.append(path);
+      };
+      for (const [key, value] of Object.entries(attrs)) {
+        if (path.getAttribute(key) !== value) path.setAttribute(key, value);
+      }
+      path.firstChild.textContent = zone.name;
+      if (path.parentNode !== layer) layer.append(path);
 
       const [cx, cy] = centroid(xy);
       // Labels keep their screen size; a zone too small on screen shows only its letter.
@@ -275,7 +299,6 @@ export class SiteMap {
           label.append(s("text", { class: "zone-figures", "font-size": 11 * mpp * scale, y: 28 * mpp * scale, text: people }));
         }
       }
-      path.append(s("title", { text: zone.name }));
       labels.append(label);
     }
   }

@@ -2,11 +2,13 @@
 
 Edge metrics and OwnTracks positions go to the broker with paho; the page must show them live, raise
 the forecast alert with its nearest patrol, let an operator acknowledge it and stop a viewer from
-doing so. Any JavaScript console error fails the test. Screenshots land in docs/ (console-*.png).
+doing so. Any JavaScript console error fails the test. Screenshots go to the test's folder, or to
+docs/console-*.png with CROWD_UPDATE_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,7 +219,16 @@ def alert_api(page: Any, base_url: str, path: str, method: str = "GET") -> tuple
     return response.status, body
 
 
-def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client: Mqtt, browser: Any) -> None:
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/ when CROWD_UPDATE_SCREENSHOTS=1 (to refresh the committed pictures), else the test's folder."""
+    target = DOCS if os.environ.get("CROWD_UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def test_console_live_alert_ack_and_viewer(
+    central: CentralProcess, mqtt_client: Mqtt, browser: Any, tmp_path: Path
+) -> None:
     errors = ConsoleErrors()
     page = sign_in(browser, central, OPERATOR, errors, (1920, 1080))
     assert page.locator("#who").text_content() == "op · operator"
@@ -284,9 +295,11 @@ def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client:
 
     # The same with a polygon: corners by clicks, Enter to finish; a triangle over the plaza's half.
     page.click("#tool-poly")
-    plaza = page.locator("[data-zone='plaza']").bounding_box()
-    assert plaza is not None
-    left, top, right, bottom = plaza["x"], plaza["y"], plaza["x"] + plaza["width"], plaza["y"] + plaza["height"]
+    # Read the box in one step: live events redraw the map, so an element handle can go stale in between.
+    left, top, right, bottom = page.evaluate(
+        "(() => { const r = document.querySelector(\"[data-zone='plaza']\").getBoundingClientRect();"
+        " return [r.left, r.top, r.right, r.bottom]; })()"
+    )
     for x, y in [(left - 20, top - 20), (right + 2, bottom + 2), (left - 20, bottom + 20)]:
         page.mouse.click(x, y)
     page.keyboard.press("Enter")
@@ -295,8 +308,8 @@ def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client:
     assert 0.3 * people < half < 0.7 * people
     page.click("#region-result .close")
 
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "console-wall.png"))
+    shots = screenshot_dir(tmp_path)
+    page.screenshot(path=str(shots / "console-wall.png"))
 
     # Acknowledge: the card changes state and the server agrees.
     alert_id = card.get_attribute("data-alert")
@@ -319,7 +332,7 @@ def test_console_live_alert_ack_and_viewer(central: CentralProcess, mqtt_client:
     page.set_viewport_size({"width": 1366, "height": 768})
     page.wait_for_timeout(300)
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-    page.screenshot(path=str(DOCS / "console-laptop.png"))
+    page.screenshot(path=str(shots / "console-laptop.png"))
 
     # A viewer sees the alert but has no buttons, and the server refuses the action.
     viewer = sign_in(browser, central, VIEWER, errors, (1366, 768))
