@@ -37,6 +37,9 @@ DetectorFactory = Callable[[EdgeConfig, CameraGeometry], Detector]
 Gray = npt.NDArray[np.uint8]
 _RATE_WINDOW_S = 10.0
 _HOUR_S = 3600.0
+# Lucas-Kanade runs on a grey frame no wider than this: at 720p/1080p a full-size pyramid costs
+# several times more for shifts that are small next to a person's box (scripts/bench/edge_fps.py).
+_FLOW_MAX_WIDTH_PX = 640
 
 
 def default_detector_factory(cfg: EdgeConfig, geometry: CameraGeometry) -> Detector:
@@ -94,7 +97,7 @@ class Pipeline:
         self.clock = clock
         t = cfg.tracking
         self.tracker = Tracker(TrackerSettings(min_hits=t.min_hits, max_age_s=t.max_age_s, iou_gate=t.iou_gate))
-        self.box_flow = BoxFlow()
+        self.box_flow = BoxFlow(win_px=11)
         self.dense_flow = DenseFlowSpeed(max_speed_mps=cfg.metrics.max_speed_mps)
         # Zones are known before the first frame (areas do not depend on its size), so a live
         # source that never delivers still reports stale intervals.
@@ -107,6 +110,9 @@ class Pipeline:
         self._sized = False
         self._tracks = Tracks.empty()
         self._prev_gray: Gray | None = None
+        self._prev_small: Gray | None = None
+        self._flow_scale = 1.0
+        self._flow_size = (0, 0)
         self._prev_t_s = 0.0
         self._frames_processed = 0
         self._detector_s_total = 0.0
@@ -144,9 +150,12 @@ class Pipeline:
         if not self._sized or size != self.geometry.frame_size:
             self._resize(size)
         gray: Gray = frame.image if frame.image.ndim == 2 else cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
+        small: Gray = gray
+        if self._flow_scale != 1.0:
+            small = np.asarray(cv2.resize(gray, self._flow_size, interpolation=cv2.INTER_AREA), np.uint8)
 
         every_n = self.cfg.detector.every_n_frames
-        if self._frames_processed % every_n == 0 or self._prev_gray is None:
+        if self._frames_processed % every_n == 0 or self._prev_gray is None or self._prev_small is None:
             assert self.detector is not None
             t0 = time.perf_counter()
             detections = self.detector.detect(frame)
@@ -154,7 +163,9 @@ class Pipeline:
             self._detections_run += 1
             self._tracks = self.tracker.update(frame.t_s, detections)
         else:
-            moved = self.box_flow.carry(self._prev_gray, gray, self._tracks.ids, self._tracks.xyxy)
+            moved = self.box_flow.carry(
+                self._prev_small, small, self._tracks.ids, self._tracks.xyxy, image_scale=self._flow_scale
+            )
             self._tracks = self.tracker.carry(frame.t_s, moved)
 
         dense: dict[str, DenseSpeed] = {}
@@ -171,7 +182,7 @@ class Pipeline:
             self.annotator.write(image, frame.index)
         if self.on_frame is not None:
             self.on_frame(frame)
-        self._prev_gray, self._prev_t_s = gray, frame.t_s
+        self._prev_gray, self._prev_small, self._prev_t_s = gray, small, frame.t_s
         with self._lock:
             self._frames_processed += 1
             self._rate_marks.append((time.monotonic(), self.source.counters.frames_read, self._frames_processed))
@@ -193,7 +204,9 @@ class Pipeline:
             log.warning("frame size changed from %s to %s; tracks restart", self.geometry.frame_size, size)
             self.tracker = Tracker(self.tracker.settings)
             self._tracks = Tracks.empty()
-            self._prev_gray = None
+            self._prev_gray = self._prev_small = None
+        self._flow_scale = min(1.0, _FLOW_MAX_WIDTH_PX / size[0])
+        self._flow_size = (max(round(size[0] * self._flow_scale), 1), max(round(size[1] * self._flow_scale), 1))
         self.geometry = build_geometry(self.cfg, size)
         self.aggregator.zones = list(self.geometry.zones)
         self.detector = self.detector_factory(self.cfg, self.geometry)

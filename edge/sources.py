@@ -13,6 +13,7 @@ Frames that fail to decode are skipped and counted; frame indices stay those of 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -95,10 +96,14 @@ class FileSource:
     # After this many undecodable frames in a row, the rest of the file is taken as unreadable.
     MAX_CONSECUTIVE_FAILURES = 50
 
-    def __init__(self, path: str | Path, fps: float | None = None, realtime: bool = False) -> None:
+    def __init__(self, path: str | Path, fps: float | None = None, realtime: bool = False, prefetch: int = 4) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise SourceError(f"video not found: {self.path}")
+        # Frames decoded ahead by a thread: OpenCV releases the GIL while it decodes, so decoding
+        # overlaps the pipeline's work on the previous frame. 0 decodes in the caller's thread.
+        self.prefetch = prefetch
+        self._reader: _Prefetcher | None = None
         self._cap = cast(Capture, cv2.VideoCapture(str(self.path)))
         if not self._cap.isOpened():
             raise SourceError(f"cannot open video: {self.path} (not a video OpenCV can decode)")
@@ -119,6 +124,16 @@ class FileSource:
         return self._fps_override or self._container_fps
 
     def frames(self) -> Iterator[Frame | None]:
+        if self.prefetch <= 0:
+            yield from self._decode()
+            return
+        self._reader = _Prefetcher(self._decode(), self.prefetch, f"decode:{self.path.name}")
+        try:
+            yield from self._reader
+        finally:
+            self._reader.stop()
+
+    def _decode(self) -> Iterator[Frame]:
         index = -1
         failures = 0
         first_ms: float | None = None
@@ -168,7 +183,54 @@ class FileSource:
         return t
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.stop()  # before release: the thread may be inside grab()
         self._cap.release()
+
+
+class _Prefetcher:
+    """Runs a frame iterator in a thread, at most `depth` frames ahead; errors re-raise in the consumer."""
+
+    _END = object()
+
+    def __init__(self, frames: Iterator[Frame], depth: int, name: str) -> None:
+        self._frames = frames
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for frame in self._frames:
+                if not self._put(frame):
+                    return
+        except Exception as err:  # handed to the consumer, which raises it where the caller sees it
+            self._put(err)
+        finally:
+            self._put(self._END)
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield cast(Frame, item)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10.0)
 
 
 class FolderSource:

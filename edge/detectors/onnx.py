@@ -76,6 +76,9 @@ class OnnxDetector:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = cfg.threads
         opts.inter_op_num_threads = 1
+        # Idle workers sleep instead of spinning: between detections (every N frames) a spinning
+        # pool burns the cores that decoding and optical flow need.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own untyped errors
