@@ -23,12 +23,16 @@ def plot_backtest(path: Path, grid: GridSeries, preds: BacktestPredictions, titl
     inside = target < grid.values.shape[0]
     target, bands = target[inside], preds.bands[inside, h - 1]
     start = max(0, grid.values.shape[0] - MAX_BINS_SHOWN)
-    keep = target >= start
     t_hours = (grid.times_s - grid.times_s[start]) / 3600.0
+    # Full-length arrays with NaN where no forecast targets a bin, so gaps stay gaps in the picture.
+    full = np.full((grid.values.shape[0], 5), np.nan)
+    full[target] = bands
+    x, f = t_hours[start:], full[start:]
+    has = np.isfinite(f[:, 2])
     fig, ax = plt.subplots(figsize=(12, 4.5))
-    ax.fill_between(t_hours[target[keep]], bands[keep, 0], bands[keep, 4], color="tab:blue", alpha=0.15, label="95%")
-    ax.fill_between(t_hours[target[keep]], bands[keep, 1], bands[keep, 3], color="tab:blue", alpha=0.3, label="80%")
-    ax.plot(t_hours[target[keep]], bands[keep, 2], color="tab:blue", lw=1, label=f"forecast {h} step(s) ahead")
+    ax.fill_between(x, f[:, 0], f[:, 4], where=has, color="tab:blue", alpha=0.15, lw=0, label="95%")
+    ax.fill_between(x, f[:, 1], f[:, 3], where=has, color="tab:blue", alpha=0.3, lw=0, label="80%")
+    ax.plot(x, f[:, 2], color="tab:blue", lw=1, label=f"forecast {h} step(s) ahead")
     shown = np.arange(start, grid.values.shape[0])
     ax.plot(t_hours[shown], grid.values[shown], color="black", lw=0.8, label="truth")
     ax.set_xlabel("hours from the start of the window shown")
