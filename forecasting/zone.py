@@ -11,7 +11,7 @@ import numpy as np
 from forecasting.crossing import any_step_probability, first_crossing_time
 from forecasting.engine import EngineSettings, OnlineEngine
 from forecasting.models.damped import DampedParams, fit_damped_params
-from forecasting.models.inflow import fit_inflow_params
+from forecasting.models.inflow import InflowParams, fit_inflow_params
 from forecasting.resample import bin_index, check_step
 from forecasting.seasons import LocalClock, SeasonGrid
 from forecasting.types import Forecast, ThresholdCrossing
@@ -214,8 +214,15 @@ class ZoneForecaster:
         self.set_damped_params(params)
         return True
 
+    def set_inflow_params(self, params: InflowParams) -> None:
+        """Installs inflow-model parameters fitted elsewhere (see `set_damped_params`)."""
+        if self.engine.inflow is not None:
+            self.engine.inflow.set_params(slice(None), params)
+
     def set_damped_params(self, params: DampedParams) -> None:
-        """Installs parameters fitted elsewhere (e.g. by a background worker)."""
+        """Installs parameters fitted elsewhere, e.g. by a background worker that ran
+        `fit_damped_params` on a `history_with_inflow()` snapshot: the forecaster itself is not
+        thread-safe, so only the owner thread should call this (and update/forecast)."""
         self.engine.damped.set_params(slice(None), params)
         self._fitted = True
         self._bins_since_fit = 0
