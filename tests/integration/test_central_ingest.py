@@ -154,6 +154,8 @@ def test_current_and_forecast_alerts_with_patrols_then_clear(
         assert [p["id"] for p in cur["patrols"]] == ["alice", "bob"]
         assert cur["patrols"][0]["distance_m"] < cur["patrols"][1]["distance_m"]
         # Retained while open: a late subscriber still sees it.
+        # (The store has it before MQTT does: wait for the publication, then subscribe late.)
+        wait_for(lambda: any(t.endswith(cur["id"]) for t, _, _ in watcher.received), 5, "the alert published")
         late = EdgeClient(broker.port)
         late.subscribe(f"{PREFIX}/alerts/{cur['id']}")
         wait_for(lambda: any(r for _, _, r in late.received), 5, "retained alert")
