@@ -47,6 +47,8 @@ class Services:
     clock: Clock
     started_at: float
     mqtt_connected: Any = None  # () -> bool
+    # Logins and token expiry follow real time even when `clock` is accelerated for a replay.
+    auth_clock: Clock | None = None
 
 
 class LoginIn(BaseModel):
@@ -76,10 +78,11 @@ class RegionIn(BaseModel):
 def create_app(svc: Services) -> FastAPI:
     app = FastAPI(title="crowd-central", docs_url=None, redoc_url=None, openapi_url=None)
     limiter = RateLimiter(svc.cfg.http.login_attempts_per_min)
+    auth_clock = svc.auth_clock or svc.clock
 
     def session_of(request: Request, allow_query: bool = False) -> tuple[Session, bool]:
         """The caller's session and whether it came from the cookie (which then needs the CSRF header)."""
-        now = svc.clock.now()
+        now = auth_clock.now()
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             sess = svc.auth.verify(header[7:].strip(), now)
@@ -129,6 +132,9 @@ def create_app(svc: Services) -> FastAPI:
             "worker": svc.cfg.worker.index,
             "workers": svc.cfg.worker.count,
             "started_at": svc.started_at,
+            "now": svc.clock.now(),
+            "clock_speed": getattr(svc.clock, "speed", 1.0),
+            "clock_start_s": getattr(svc.clock, "start_s", None),
         }
         return JSONResponse(body, status_code=200 if db_ok else 503)
 
@@ -141,7 +147,7 @@ def create_app(svc: Services) -> FastAPI:
     # -- auth --------------------------------------------------------------------------------------
     @app.post("/api/login")
     def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
-        now = svc.clock.now()
+        now = auth_clock.now()
         keys = [f"user:{body.username}", f"ip:{request.client.host if request.client else '?'}"]
         if any(limiter.blocked(k, now) for k in keys):
             raise HTTPException(429, "too many login attempts; wait a minute", headers={"Retry-After": "60"})

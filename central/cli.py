@@ -21,6 +21,14 @@ def _run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level)
     cfg = load(args.config)
+    if args.speed is not None or args.clock_start is not None:
+        clock = cfg.clock.model_copy(
+            update={
+                "speed": cfg.clock.speed if args.speed is None else args.speed,
+                "start_s": cfg.clock.start_s if args.clock_start is None else args.clock_start,
+            }
+        )
+        cfg = cfg.model_copy(update={"clock": clock})
     CentralService(cfg).serve()
     return 0
 
@@ -54,6 +62,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the central service (ingest, forecasts, alerts, HTTP API)")
     p.add_argument("config", help="site config YAML (see configs/central.example.yaml)")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--speed", type=playback_cli.speed_arg, help="run time this many times faster (clock.speed)")
+    p.add_argument("--clock-start", type=float, help="UNIX time where scaled and wall time agree (clock.start_s)")
     p.set_defaults(func=_run)
 
 

@@ -144,6 +144,17 @@ class RetentionConfig(_Model):
     every_s: float = Field(default=3600.0, gt=0, description="How often the periodic delete runs.")
 
 
+class ClockConfig(_Model):
+    speed: float = Field(
+        default=1.0, gt=0, le=1000, description="Central's time runs this many times faster than the wall clock."
+    )
+    start_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="UNIX time at which scaled and wall time agree (share it with the replay); default: start-up.",
+    )
+
+
 class WorkerConfig(_Model):
     index: int = Field(default=0, ge=0, description="This worker's index; zones are owned by hash % count.")
     count: int = Field(default=1, ge=1, le=1024, description="Number of central workers sharing the load.")
@@ -176,6 +187,7 @@ class CentralConfig(_Model):
     patrols: PatrolsConfig = Field(default_factory=PatrolsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig, description="Accelerated time for replays and demos.")
 
     @model_validator(mode="after")
     def _unique(self) -> CentralConfig:

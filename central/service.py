@@ -19,7 +19,7 @@ import uvicorn
 
 from central.api import Services, create_app
 from central.auth import Authenticator, users_from_config
-from central.clock import Clock, SystemClock
+from central.clock import Clock, ScaledClock, SystemClock
 from central.config import CentralConfig
 from central.engine import Engine
 from central.events import EventBus, Publisher
@@ -44,7 +44,7 @@ class _LatePublisher:
 class CentralService:
     def __init__(self, cfg: CentralConfig, clock: Clock | None = None, with_mqtt: bool = True) -> None:
         self.cfg = cfg
-        self.clock = clock or SystemClock()
+        self.clock = clock or clock_from_config(cfg)
         self.telemetry = Telemetry()
         self.bus = EventBus()
         self.store = Store(cfg.database.url)
@@ -71,6 +71,7 @@ class CentralService:
             clock=self.clock,
             started_at=self.started_at,
             mqtt_connected=lambda: self.ingest is not None and self.ingest.connected.is_set(),
+            auth_clock=SystemClock() if isinstance(self.clock, ScaledClock) else None,
         )
         self.app = create_app(self.services)
 
@@ -147,6 +148,14 @@ class CentralService:
                 _wait_for_signal()
         finally:
             self.stop()
+
+
+def clock_from_config(cfg: CentralConfig) -> Clock:
+    """The wall clock, or at `clock.speed` != 1 a scaled clock (equal to the wall clock at `clock.start_s`)."""
+    c = cfg.clock
+    if c.speed == 1.0 and c.start_s is None:
+        return SystemClock()
+    return ScaledClock(time.time() if c.start_s is None else c.start_s, c.speed)
 
 
 class _Server(uvicorn.Server):
