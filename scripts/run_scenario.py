@@ -1,17 +1,19 @@
-"""Play a scenario and score the alerts it should raise.
+"""Play a scenario through broker, central and patrols, and score the alerts it should raise.
 
-    python -m scripts.run_scenario configs/scenarios/plaza_buildup.yaml --out out/plaza
-    python -m scripts.run_scenario SCENARIO --broker localhost:1883 --speed 10 \
-        --central http://localhost:8080 --username demo --password ...
-    python -m scripts.run_scenario SCENARIO --alerts alerts.json --t0 EPOCH --speed 10
+    python -m scripts.run_scenario configs/scenarios/plaza_buildup.yaml --out out/plaza   # build and write
+    python -m scripts.run_scenario SCENARIO --play --speed 60          # own Mosquitto + central, then score
+    python -m scripts.run_scenario SCENARIO --broker HOST:PORT --central URL --username U --password P
+    python -m scripts.run_scenario SCENARIO --alerts alerts.json --origin T   # score a saved /api/alerts answer
 
 Always: builds the scenario and prints its expected alerts (with scripted crossing times) and each
 zone's peak density. `--out` writes the playable stream (JSONL), central's site/zones config section
-and the expected alerts. `--broker` replays the stream, re-timed to the wall clock, through a broker.
-`--central` then reads central's alerts over its HTTP API (docs/api.md) and scores them; `--alerts`
-scores a saved `/api/alerts` answer instead. Scores: detection probability, false alarm ratio and
-median lead time; the exit status is 1 when they miss the targets (POD >= 0.9, FAR <= 0.2, and for
-build-ups a median lead >= 5 minutes).
+and the expected alerts. `--play` starts a Mosquitto broker and a central on a scaled clock
+(`crowd-central run --speed`) with the scenario's zones, replays the metric streams and patrol reports
+stamped in that scaled time, waits until central has processed the last interval, reads the alerts
+over the HTTP API (docs/api.md) and scores them. `--broker` and `--central` use running ones instead
+(central's clock speed and start are read from its /healthz). Scores: detection probability, false
+alarm ratio and median lead time; the exit status is 1 when they miss the targets (POD >= 0.9,
+FAR <= 0.2, and for build-ups a median lead >= 5 minutes).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,13 +31,15 @@ from typing import Any
 
 import yaml
 
+from central.clock import ScaledClock
 from central.playback.builders import BuiltScenario, build, peak_density
 from central.playback.cli import default_data_dir
 from central.playback.mqtt import MqttError, MqttPublisher
 from central.playback.records import write_records
-from central.playback.replay import SystemClock, replay
+from central.playback.runner import PlayResult, play, raised_alerts, wait_caught_up
 from central.playback.scenario import ScenarioError, load
-from central.playback.scorer import RaisedAlert, Score, score
+from central.playback.scorer import Score, score
+from scripts.stack import Api, StackError, central_config, free_port, start_central, start_mosquitto
 
 MIN_POD, MAX_FAR, MIN_LEAD_S = 0.9, 0.2, 300.0
 
@@ -67,25 +73,12 @@ def write_out(built: BuiltScenario, out: Path) -> None:
     print(f"wrote {out}/stream.jsonl ({n} messages), central_zones.yaml, expected.json")
 
 
-def fetch_alerts(url: str, username: str, password: str) -> list[dict[str, Any]]:
-    import httpx
+def report(built: BuiltScenario, alerts: list[dict[str, Any]], origin_s: float, speed: float = 1.0) -> Score:
+    """Score central's alerts, scenario second = (opening time - `origin_s`) x `speed`, and print the figures.
 
-    with httpx.Client(base_url=url, timeout=10.0) as client:
-        r = client.post("/api/login", json={"username": username, "password": password})
-        r.raise_for_status()
-        token = r.json()["token"]
-        r = client.get("/api/alerts", params={"state": "all"}, headers={"Authorization": f"Bearer {token}"})
-        r.raise_for_status()
-        alerts = r.json()
-    if not isinstance(alerts, list):
-        raise ValueError(f"{url}/api/alerts did not answer a list")
-    return alerts
-
-
-def report(built: BuiltScenario, alerts: list[dict[str, Any]], t0: float, speed: float) -> Score:
-    zones = {z.id for z in built.scenario.zones}
-    raised = [RaisedAlert.from_api(a, t0=t0, speed=speed) for a in alerts if a.get("zone") in zones]
-    s = score(built.expected, raised)
+    `speed` is 1 for a central on the scaled clock; a central on the wall clock that was fed a sped-up
+    replay (`--t0`) has its times stretched back, which keeps the caveat of docs/playback.md."""
+    s = score(built.expected, raised_alerts(built, alerts, origin_s, speed))
     print(f"score {built.scenario.name}: {s.summary()}")
     for c in s.leads:
         print(f"  {c.zone} {c.level}: first alert {c.first_alert_s / 60:.1f} min, lead {c.lead_s / 60:.1f} min")
@@ -96,22 +89,92 @@ def report(built: BuiltScenario, alerts: list[dict[str, Any]], t0: float, speed:
     return s
 
 
+def passes(built: BuiltScenario, s: Score) -> bool:
+    min_lead = MIN_LEAD_S if built.scenario.kind == "buildup" else None
+    return s.passes(min_pod=MIN_POD, max_far=MAX_FAR, min_median_lead_s=min_lead)
+
+
+def play_and_score(
+    built: BuiltScenario, broker: tuple[str, int], api: Api, clock: ScaledClock, timeout_s: float = 120.0
+) -> tuple[Score, PlayResult, list[dict[str, Any]]]:
+    """Replay through the broker on central's clock, wait for central to catch up, score its alerts."""
+    with MqttPublisher(*broker) as pub:
+        result = play(built, pub, clock)
+    print(
+        f"replayed {result.stats.sent} messages in {result.stats.finished_at - result.stats.started_at:.1f} s "
+        f"(x{clock.speed:g}, at most {result.stats.late_max_s:.2f} s late)"
+    )
+    if not wait_caught_up(lambda: api.get("/api/zones"), built, result.last_measured_s, timeout_s):
+        raise TimeoutError(f"central did not process the scenario's last interval within {timeout_s} s")
+    alerts = api.alerts()
+    return report(built, alerts, result.origin_s), result, alerts
+
+
+def central_for(built: BuiltScenario, mqtt_port: int, workdir: Path, password_env: str) -> dict[str, Any]:
+    """Central's config for a scenario: its site and zones, central's default alert settings."""
+    return central_config(
+        built.scenario.central_site_config(),
+        mqtt_port=mqtt_port,
+        http_port=free_port(),
+        db_path=workdir / "central.sqlite",
+        password_env=password_env,
+    )
+
+
+def _play_own_stack(built: BuiltScenario, speed: float) -> int:
+    with tempfile.TemporaryDirectory(prefix="scenario-") as tmp:
+        work = Path(tmp)
+        broker, port = start_mosquitto(work / "mosquitto")
+        central = None
+        try:
+            password = secrets.token_urlsafe(12)
+            cfg = central_for(built, port, work, "CROWD_SCENARIO_PASSWORD")
+            start = time.time()
+            central = start_central(
+                cfg, work, password=password, password_env="CROWD_SCENARIO_PASSWORD", speed=speed, clock_start_s=start
+            )
+            api = Api(central.url, central.username, central.password)
+            s, _, _ = play_and_score(built, ("127.0.0.1", port), api, ScaledClock(start, speed))
+            api.close()
+            return 0 if passes(built, s) else 1
+        finally:
+            if central is not None:
+                central.child.stop()
+            broker.stop()
+
+
+def _play_existing(built: BuiltScenario, args: argparse.Namespace) -> int:
+    host, _, port = args.broker.rpartition(":")
+    api = Api(args.central, args.username, args.password)
+    health = api.get("/healthz")
+    speed = float(health.get("clock_speed") or 1.0)
+    start = health.get("clock_start_s")
+    clock = ScaledClock(float(start) if start is not None else time.time(), speed)
+    print(f"central's clock runs at x{speed:g}")
+    s, _, _ = play_and_score(built, (host or "localhost", int(port)), api, clock)
+    api.close()
+    return 0 if passes(built, s) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.run_scenario", description="Play and score a scenario.")
     ap.add_argument("scenario", help="scenario YAML (configs/scenarios/)")
     ap.add_argument("--data-dir", default=str(default_data_dir()), help="shared data for real-data scenarios")
     ap.add_argument("--out", help="write stream.jsonl, central_zones.yaml and expected.json here")
-    ap.add_argument("--broker", help="HOST:PORT to replay through")
-    ap.add_argument("--speed", type=float, default=1.0, help="time acceleration of the replay")
-    ap.add_argument("--central", help="central's base URL, to read and score its alerts after the replay")
+    ap.add_argument("--play", action="store_true", help="start Mosquitto and central, play, score")
+    ap.add_argument("--speed", type=float, help="time acceleration: --play (default 60), --t0 (default 1)")
+    ap.add_argument("--broker", help="HOST:PORT of a running broker (with --central)")
+    ap.add_argument("--central", help="base URL of a running central (with --broker)")
     ap.add_argument("--username", default=os.environ.get("CROWD_USERNAME", "admin"))
     ap.add_argument("--password", default=os.environ.get("CROWD_PASSWORD", ""))
-    ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait after the replay before scoring")
-    ap.add_argument("--alerts", help="score this saved /api/alerts JSON instead of asking central")
-    ap.add_argument("--t0", type=float, help="with --alerts: wall time the replay started")
+    ap.add_argument("--alerts", help="score this saved /api/alerts JSON instead of playing")
+    ap.add_argument("--origin", type=float, help="with --alerts: central's (scaled) time of scenario second 0")
+    ap.add_argument("--t0", type=float, help="with --alerts: wall time a replay into a wall-clock central started")
     args = ap.parse_args(argv)
-    if args.speed <= 0:
+    if args.speed is not None and args.speed <= 0:
         ap.error("--speed must be > 0")
+    if bool(args.broker) != bool(args.central):
+        ap.error("--broker and --central go together")
     path = Path(args.scenario)
     try:
         built = build(load(path), base_dir=path.parent, data_dir=Path(args.data_dir), start_epoch=time.time())
@@ -121,32 +184,25 @@ def main(argv: list[str] | None = None) -> int:
     describe(built)
     if args.out:
         write_out(built, Path(args.out))
-    t0 = built.start_epoch
-    if args.broker:
-        host, _, port = args.broker.rpartition(":")
-        try:
-            with MqttPublisher(host or "localhost", int(port)) as pub:
-                t0 = time.time()
-                stats = replay(built.records(), pub, SystemClock(), speed=args.speed, retime="wall")
-        except (MqttError, ValueError) as err:
-            print(err, file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            print("stopped", file=sys.stderr)
-            return 130
-        print(f"replayed {stats.sent} messages in {stats.finished_at - stats.started_at:.1f} s (x{args.speed:g})")
-        time.sleep(args.settle)
-    alerts: list[dict[str, Any]] | None = None
+    try:
+        if args.play:
+            return _play_own_stack(built, args.speed or 60.0)
+        if args.broker:
+            return _play_existing(built, args)
+    except (MqttError, StackError, TimeoutError, ValueError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
     if args.alerts:
         alerts = json.loads(Path(args.alerts).read_text(encoding="utf-8"))
-        t0 = args.t0 if args.t0 is not None else t0
-    elif args.central:
-        alerts = fetch_alerts(args.central, args.username, args.password)
-    if alerts is None:
-        return 0
-    s = report(built, alerts, t0, args.speed)
-    min_lead = MIN_LEAD_S if built.scenario.kind == "buildup" else None
-    return 0 if s.passes(min_pod=MIN_POD, max_far=MAX_FAR, min_median_lead_s=min_lead) else 1
+        if args.origin is not None:
+            s = report(built, alerts, args.origin)
+        else:
+            s = report(built, alerts, built.start_epoch if args.t0 is None else args.t0, args.speed or 1.0)
+        return 0 if passes(built, s) else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def add_record(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_record)
 
 
-def _speed(text: str) -> float:
+def speed_arg(text: str) -> float:
     v = float(text)
     if not v > 0:
         raise argparse.ArgumentTypeError(f"speed must be > 0, got {text}")
@@ -115,7 +115,7 @@ def _speed(text: str) -> float:
 def add_replay(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="replay a recording (JSONL) or a scenario (YAML) with original timing x speed")
     p.add_argument("file", help="recording .jsonl or scenario .yaml")
-    p.add_argument("--speed", type=_speed, default=1.0, help="time acceleration (default 1)")
+    p.add_argument("--speed", type=speed_arg, default=1.0, help="time acceleration (default 1)")
     p.add_argument(
         "--retime",
         choices=["keep", "wall"],

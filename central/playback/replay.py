@@ -3,8 +3,10 @@
 The replayer is pure scheduling over two small interfaces, a `Publisher` and a `Clock`, so its timing
 is unit-tested with in-memory twins and the MQTT adapter is tested against a real broker.
 With `retime="wall"`, timestamps inside the payloads (`measured_at` of zone metrics, `tst` of OwnTracks
-locations) are rewritten to the wall-clock time the message is actually sent, so central's alerts fire
-in present time even for an old recording or a sped-up scenario.
+locations) are rewritten to the time the message is sent on central's clock, so central's alerts fire
+in present time even for an old recording. Sped up, that clock must be central's scaled clock
+(`payload_time=ScaledClock(start, speed).at`): payloads then keep their recorded spacing in scaled
+seconds, and central's pending, hold and staleness durations mean what they mean at real speed.
 """
 
 from __future__ import annotations
@@ -105,8 +107,12 @@ def replay(
     retime: Retime = "keep",
     should_stop: Callable[[], bool] = lambda: False,
     on_sent: Callable[[Record, float], None] | None = None,
+    payload_time: Callable[[float], float] | None = None,
 ) -> ReplayStats:
     """Publish `records` in order of `received_at`, keeping their gaps divided by `speed`.
+
+    With `retime="wall"` a payload's own time becomes `payload_time(wall time it is due)` (default: the
+    wall time itself, right at speed 1 only).
 
     Each message is scheduled from the replay's start, not from the previous message, so
     publishing time does not accumulate drift over a long recording.
@@ -130,7 +136,10 @@ def replay(
             if should_stop():
                 break
         late_max = max(late_max, clock.now() - due)
-        payload = retime_payload(r, due) if retime == "wall" else r.payload
+        if retime == "wall":
+            payload = retime_payload(r, due if payload_time is None else payload_time(due))
+        else:
+            payload = r.payload
         publisher.publish(r.topic, payload, r.qos, r.retain)
         sent += 1
         if on_sent is not None:
