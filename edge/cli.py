@@ -6,6 +6,7 @@ Exit codes: 0 done, 2 bad input (config, calibration, missing or unreadable vide
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -110,11 +111,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         publisher.start()
         sinks.append(MetricsSink(publisher))  # closing the sink drains the queue (5 s) and publishes 'stopped'
 
-    def health_to_publisher(pipeline: Pipeline) -> None:
+    health = EdgeHealth(site=cfg.site, camera=cfg.camera.id, version=__version__)
+
+    def wire_health(pipeline: Pipeline) -> None:
+        def figures() -> dict[str, float]:
+            live: dict[str, float] = dict(dataclasses.asdict(health_from(pipeline.stats())))
+            if publisher is not None:
+                live["buffered_messages"] = len(publisher.outbox)
+            return live
+
+        health.watch(figures)
         if publisher is not None:
             publisher.set_health_source(lambda: health_from(pipeline.stats()))
 
-    health = EdgeHealth(site=cfg.site, camera=cfg.camera.id, version=__version__)
     server = HealthServer(health, host=args.health_host, port=args.health_port).start() if args.health_port else None
     t0 = time.perf_counter()
     try:
@@ -127,7 +136,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             stop=stop,
             frame_hook=lambda _frame: health.beat(),
-            on_pipeline=health_to_publisher,
+            on_pipeline=wire_health,
         )
     finally:
         health.stopping()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
@@ -113,6 +113,27 @@ class EdgeHealth:
         """Mirror the latest published stats into the Prometheus gauges."""
         for field, (_, _, scale) in _STATS_GAUGES.items():
             self._gauges[field].set(float(getattr(stats, field)) * scale)
+
+    def watch(self, figures: Callable[[], Mapping[str, float]]) -> None:
+        """Read the gauges live from `figures` at every scrape (keys named as in StatsMessage).
+
+        Pull rather than push: /metrics then shows the pipeline's state now, with or without a broker,
+        instead of whatever the last stats message said. Keys `figures` lacks keep their last value.
+        """
+
+        def reader(field: str, scale: float) -> Callable[[], float]:
+            last = [0.0]
+
+            def read() -> float:
+                value = figures().get(field)
+                if value is not None:
+                    last[0] = float(value) * scale
+                return last[0]
+
+            return read
+
+        for field, (_, _, scale) in _STATS_GAUGES.items():
+            self._gauges[field].set_function(reader(field, scale))
 
     def stopping(self) -> None:
         """Shutdown began: report unhealthy so no orchestrator routes to, or waits on, this process."""

@@ -102,3 +102,17 @@ def test_two_edges_in_one_process_do_not_share_metrics() -> None:
 def test_bad_thresholds_are_rejected() -> None:
     with pytest.raises(ValueError, match="stale_after_s"):
         EdgeHealth(site="s", camera="c", version="v", stale_after_s=0)
+
+
+def test_watched_figures_are_read_live_at_every_scrape() -> None:
+    figures = {"processed_fps": 12.5, "detector_ms": 20.0}
+    h = EdgeHealth(site="s", camera="c", version="1", clock=lambda: 0.0)
+    h.watch(lambda: figures)
+    text = h.metrics_text().decode()
+    assert "crowd_edge_processed_fps 12.5" in text
+    assert "crowd_edge_detector_seconds 0.02" in text
+    figures["processed_fps"] = 3.0
+    del figures["detector_ms"]  # a missing figure keeps its last value rather than dropping to zero
+    text = h.metrics_text().decode()
+    assert "crowd_edge_processed_fps 3.0" in text
+    assert "crowd_edge_detector_seconds 0.02" in text
