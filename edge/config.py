@@ -115,6 +115,10 @@ class DetectorConfig(_Model):
     person_height_m: float = Field(
         default=1.7, gt=0.5, lt=2.5, description="Typical person height, bounds box sizes where calibrated."
     )
+    hog: bool = Field(
+        default=True,
+        description="'offline': also look for people expected at least 100 px tall with OpenCV's HOG detector.",
+    )
 
 
 class TrackingConfig(_Model):

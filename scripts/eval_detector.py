@@ -5,6 +5,7 @@ box recall and precision at IoU 0.5, and milliseconds per frame for decoding and
 
     .venv/bin/python -m scripts.eval_detector                 # PETS, offline detector
     .venv/bin/python -m scripts.eval_detector --dataset tud
+    .venv/bin/python -m scripts.eval_detector --dataset tud --config configs/tud_campus.yaml  # its calibration
     .venv/bin/python -m scripts.eval_detector --kind onnx --model models/yolo11n.onnx
 """
 
@@ -199,6 +200,14 @@ def report(tally: Tally, fps: float) -> dict[str, float]:
     }
 
 
+def config_homography(path: Path, image_size_px: tuple[int, int]) -> npt.NDArray[np.float64]:
+    """The image-to-ground homography an edge config gives for frames of `image_size_px`."""
+    from edge.calibration import build_geometry
+    from edge.config import load
+
+    return np.asarray(build_geometry(load(path), image_size_px).homography.image_to_ground, np.float64)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=["pets", "tud"], default="pets")
@@ -207,12 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-frames", type=int, default=None)
-    ap.add_argument("--no-calibration", action="store_true", help="run PETS as if uncalibrated")
+    ap.add_argument("--no-calibration", action="store_true", help="run as if uncalibrated")
+    ap.add_argument("--config", type=Path, default=None, help="take the calibration from this edge config")
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)  # "one core" is the budget the figures are compared with
     ds = pets(args.data) if args.dataset == "pets" else tud(args.data)
     cfg = DetectorConfig.model_validate({"kind": args.kind, "model": args.model, "threads": args.threads})
     h = None if args.no_calibration else ds.homography
+    if args.config is not None and not args.no_calibration:
+        h = config_homography(args.config, ds.image_size_px)
     detector = build_detector(cfg, h, ds.image_size_px if h is not None else None)
     for key, value in report(evaluate(detector, ds, args.max_frames), ds.fps).items():
         print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")

@@ -1,12 +1,18 @@
-"""`offline` backend, the default: people as moving foreground on a fixed camera, no weights needed.
+"""`offline` backend, the default: a hybrid needing no downloaded weights.
 
 A Gaussian-mixture background model (OpenCV MOG2) marks pixels that differ from the learnt scene,
 shadows excluded; morphology removes speckle and joins a body's parts; the calibration's expected
 person size at each foot position then explains each blob as zero, one or several people
 (`fitting.fit_people`). Without a calibration the blobs are used directly (`fitting.blobs_to_people`).
 
-People standing still for longer than about `history_frames` fade into the background; that is the
-price of needing no trained model.
+Where people are expected at least `HogParams.min_height_px` tall (everywhere, when uncalibrated),
+OpenCV's built-in HOG people detector also runs, at those sizes only (`hog.plan_strips`), and the two
+are fused (`fusion.fuse`): HOG carries the detector while the background is being learnt and for people
+the background model cannot see; background subtraction carries it where people are too small for HOG
+and for people HOG misses behind others.
+
+Moving people standing still for longer than about a tenth of `history_s` fade into the background;
+where HOG runs, it still sees them.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import numpy.typing as npt
 from edge.config import DetectorConfig
 from edge.detectors.base import DetectorContext, register
 from edge.detectors.fitting import FitParams, blobs_to_people, fit_people
+from edge.detectors.fusion import FusionParams, HogEvidence, fuse
+from edge.detectors.hog import HogParams, HogPeopleDetector, Strip, plan_strips
 from edge.detectors.scale import PersonScaleMap, rescale_homography
 from edge.types import Detections, Frame
 
@@ -56,6 +64,13 @@ class BackgroundModel:
         self._t0_s: float | None = None
         self._last_t_s: float | None = None
         self._dt_s = 0.1
+
+    @property
+    def warm(self) -> bool:
+        """Past the fast-learning start: its foreground is now evidence (before, it shows ghosts)."""
+        if self._t0_s is None or self._last_t_s is None:
+            return False
+        return self._last_t_s - self._t0_s >= self.params.warmup_s and self._frames >= 3
 
     def learning_rate(self, t_s: float) -> float:
         """Per-frame rate: 1 / 2n while warming up, then frame interval / history."""
@@ -116,6 +131,8 @@ class OfflineDetector:
         ctx: DetectorContext | None = None,
         background: BackgroundParams | None = None,
         fit: FitParams | None = None,
+        hog: HogParams | None = None,
+        fusion: FusionParams | None = None,
     ) -> None:
         self._cfg = cfg
         self._ctx = ctx or DetectorContext()
@@ -124,6 +141,10 @@ class OfflineDetector:
         self._background: BackgroundModel | None = None
         self._frame_size: tuple[int, int] | None = None
         self._scale: PersonScaleMap | None = None
+        self._hog_params = hog or HogParams()
+        self._fusion = fusion or FusionParams()
+        self._hog: HogPeopleDetector | None = None
+        self._strips: list[Strip] = []
 
     @property
     def scale_map(self) -> PersonScaleMap | None:
@@ -139,6 +160,13 @@ class OfflineDetector:
             self._scale = PersonScaleMap.from_homography(
                 rescale_homography(h, cal_size, frame_size), frame_size, self._cfg.person_height_m
             )
+        self._strips = plan_strips(self._scale, frame_size[1], self._hog_params) if self._cfg.hog else []
+        self._hog = HogPeopleDetector(self._hog_params) if self._strips else None
+
+    @property
+    def hog_strips(self) -> list[Strip]:
+        """Where HOG looks, per pyramid level (empty: HOG is off for this camera)."""
+        return list(self._strips)
 
     def foreground(self, frame: Frame) -> Mask:
         """Update the background model with this frame and return its foreground mask."""
@@ -151,8 +179,41 @@ class OfflineDetector:
     def detect(self, frame: Frame) -> Detections:
         mask = self.foreground(frame)
         dets = fit_people(mask, self._scale, self._fit) if self._scale is not None else blobs_to_people(mask, self._fit)
+        if self._hog is not None:
+            dets = self._fuse_hog(frame, mask, dets)
         keep = dets.scores >= min(self._cfg.confidence, 0.99)
         return dets[keep]
+
+    def _fuse_hog(self, frame: Frame, mask: Mask, bg: Detections) -> Detections:
+        assert self._hog is not None and self._background is not None
+        hits = self._hog.detect(frame.image, self._strips)
+        min_h = self._hog_params.min_height_px
+        if self._scale is not None:
+            foot = hits.xyxy
+            expected = self._scale.at((foot[:, 0] + foot[:, 2]) / 2, foot[:, 3]) if len(hits) else None
+            bg_foot = bg.foot_points_px
+            bg_expected = self._scale.at(bg_foot[:, 0], bg_foot[:, 1]) if len(bg) else np.zeros(0, np.float32)
+            in_hog_area = np.nan_to_num(bg_expected, nan=0.0) >= min_h
+        else:
+            expected = None
+            in_hog_area = bg.heights_px >= min_h
+        evidence = HogEvidence(hits.xyxy, hits.margins, expected, foreground_fraction(mask, hits.xyxy))
+        return fuse(evidence, bg, in_hog_area, self._background.warm, self._fusion)
+
+
+def foreground_fraction(mask: Mask, xyxy: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Share of foreground pixels inside each box (clipped to the frame; 0 for an empty box)."""
+    height, width = mask.shape[:2]
+    if len(xyxy) == 0:
+        return np.zeros(0, np.float32)
+    integral = cv2.integral((mask > 0).astype(np.uint8), sdepth=cv2.CV_32S)
+    x0 = np.clip(np.round(xyxy[:, 0]), 0, width).astype(np.int64)
+    x1 = np.clip(np.round(xyxy[:, 2]), 0, width).astype(np.int64)
+    y0 = np.clip(np.round(xyxy[:, 1]), 0, height).astype(np.int64)
+    y1 = np.clip(np.round(xyxy[:, 3]), 0, height).astype(np.int64)
+    inside = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+    area = (x1 - x0) * (y1 - y0)
+    return np.where(area > 0, inside / np.maximum(area, 1), 0.0).astype(np.float32)
 
 
 @register("offline")
