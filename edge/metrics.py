@@ -185,9 +185,13 @@ class ZoneMetricsAggregator:
             if prev is not None:
                 self._count_crossings(tid, prev, pos, cur)
             self._last_pos[tid] = pos
-        for gone in set(self._history) - seen:
-            del self._history[gone]
-            self._last_pos.pop(gone, None)
+        gone = set(self._history) - seen
+        for tid in gone:
+            del self._history[tid]
+            self._last_pos.pop(tid, None)
+        if gone and self._crossed:
+            # An ended track cannot cross again; keeping its ids would grow without bound on a long stream.
+            self._crossed = {key for key in self._crossed if key[0] not in gone}
         return speeds, headings
 
     def _count_crossings(self, tid: int, prev: F64, pos: F64, cur: _Interval) -> None:

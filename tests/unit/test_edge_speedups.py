@@ -80,3 +80,26 @@ def test_a_decode_error_reaches_the_consumer(tmp_path: Path) -> None:
     src._decode = broken  # type: ignore[method-assign,assignment]
     with pytest.raises(RuntimeError, match="decoder crashed"):
         list(src.frames())
+
+
+def test_line_crossing_memory_is_released_when_tracks_end() -> None:
+    from edge.geometry import Zone
+    from edge.metrics import CountLine, MetricsSettings, Observation, ZoneMetricsAggregator
+
+    square = np.array([[-10.0, -10.0], [10.0, -10.0], [10.0, 10.0], [-10.0, 10.0]])
+    zone = Zone("z", square, square, in_image=False)
+    agg = ZoneMetricsAggregator("c", [zone], [CountLine("l", (0.0, -10.0), (0.0, 10.0), "z")], MetricsSettings())
+    t = 0.0
+    total_in = total_out = 0
+    for k in range(200):  # 200 people, each crossing once and leaving
+        tid = np.array([k], np.int64)
+        for x in (-1.0, 1.0):
+            t += 0.1
+            out = agg.add(Observation(0, t, tid, np.array([[x, 0.0]]), np.array([[x, 0.0]])))
+            for m in out:
+                total_in, total_out = total_in + m.inflow, total_out + m.outflow
+    out = agg.flush()
+    for m in out:
+        total_in, total_out = total_in + m.inflow, total_out + m.outflow
+    assert total_in + total_out == 200
+    assert len(agg._crossed) <= 1
