@@ -103,3 +103,46 @@ def test_line_crossing_memory_is_released_when_tracks_end() -> None:
         total_in, total_out = total_in + m.inflow, total_out + m.outflow
     assert total_in + total_out == 200
     assert len(agg._crossed) <= 1
+
+
+def test_array_kalman_matches_filterpy_for_one_person() -> None:
+    """The tracker's batched filter is filterpy's KalmanFilter, equation for equation."""
+    from filterpy.kalman import KalmanFilter
+
+    from edge.tracking import Tracker, TrackerSettings
+    from edge.types import Detections
+
+    settings = TrackerSettings(min_hits=1)
+    tracker = Tracker(settings)
+    rng = np.random.default_rng(5)
+    box = np.array([100.0, 50.0, 130.0, 130.0])
+    kf = KalmanFilter(dim_x=6, dim_z=4)
+    kf.H = np.hstack([np.eye(4), np.zeros((4, 2))])
+    z0 = np.array([115.0, 90.0, 30.0, 80.0])
+    kf.x = np.concatenate([z0, [0.0, 0.0]]).reshape(6, 1)
+    kf.P = np.diag([8.0, 8.0, 8.0, 8.0, 160.0, 160.0]) ** 2
+    tracker.update(0.0, Detections(box[None].astype(np.float32), np.ones(1, np.float32)))
+    for k in range(1, 30):
+        dt = 0.04 * (1 + k % 3)  # uneven frame times, as a live source gives
+        h = max(float(kf.x[3, 0]), 4.0)
+        f = np.eye(6)
+        f[0, 4] = f[1, 5] = dt
+        q = np.zeros((6, 6))
+        q_acc = (settings.accel_noise_frac_per_s2 * h) ** 2
+        for pos, vel in ((0, 4), (1, 5)):
+            q[pos, pos] = dt**4 / 4 * q_acc
+            q[pos, vel] = q[vel, pos] = dt**3 / 2 * q_acc
+            q[vel, vel] = dt**2 * q_acc
+        q[2, 2] = q[3, 3] = (0.05 * h) ** 2 * dt
+        kf.predict(F=f, Q=q)
+        box = box + np.array([3.0, 1.0, 3.0, 1.0]) + rng.normal(0, 1.0, 4)
+        r = (settings.measurement_noise_frac * max(float(kf.x[3, 0]), 4.0)) ** 2
+        z = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]])
+        kf.update(z, R=np.diag([r, r, 4 * r, 4 * r]))
+        t = sum(0.04 * (1 + j % 3) for j in range(1, k + 1))
+        if k % 2:
+            tracks = tracker.update(t, Detections(box[None].astype(np.float32), np.ones(1, np.float32)))
+        else:
+            tracks = tracker.carry(t, {1: box})
+        cx, cy, w, hh = kf.x[:4, 0]
+        np.testing.assert_allclose(tracks.xyxy[0], [cx - w / 2, cy - hh / 2, cx + w / 2, cy + hh / 2], atol=1e-3)
