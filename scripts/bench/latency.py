@@ -136,8 +136,11 @@ def run(n_zones: int, triggers: int, gap_s: float, workdir: Path) -> dict[str, A
             "max_s": max(sse, default=None),
         },
         "api_poll_interval_s": 0.01,
-        "api_latencies_s": sorted(api),
-        "sse_latencies_s": sorted(sse),
+        # Per crossing: publish time, then seconds to the API and to the stream (None: never seen).
+        "crossings": [
+            [t, watchers.api[z] - t if z in watchers.api else None, watchers.sse[z] - t if z in watchers.sse else None]
+            for z, t in published.items()
+        ],
     }
 
 
