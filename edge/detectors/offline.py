@@ -9,7 +9,8 @@ Where people are expected at least `HogParams.min_height_px` tall (everywhere, w
 OpenCV's built-in HOG people detector also runs, at those sizes only (`hog.plan_strips`), and the two
 are fused (`fusion.fuse`): HOG carries the detector while the background is being learnt and for people
 the background model cannot see; background subtraction carries it where people are too small for HOG
-and for people HOG misses behind others.
+and for people HOG misses behind others. Confident HOG hits also correct a rough calibration's person
+scale online (`refine.ScaleRefiner`).
 
 Moving people standing still for longer than about a tenth of `history_s` fade into the background;
 where HOG runs, it still sees them.
@@ -28,6 +29,7 @@ from edge.detectors.base import DetectorContext, register
 from edge.detectors.fitting import FitParams, blobs_to_people, fit_people
 from edge.detectors.fusion import FusionParams, HogEvidence, fuse
 from edge.detectors.hog import HogParams, HogPeopleDetector, Strip, plan_strips
+from edge.detectors.refine import RefineParams, ScaleRefiner
 from edge.detectors.scale import PersonScaleMap, rescale_homography
 from edge.types import Detections, Frame
 
@@ -133,6 +135,7 @@ class OfflineDetector:
         fit: FitParams | None = None,
         hog: HogParams | None = None,
         fusion: FusionParams | None = None,
+        refine: RefineParams | None = None,
     ) -> None:
         self._cfg = cfg
         self._ctx = ctx or DetectorContext()
@@ -145,6 +148,14 @@ class OfflineDetector:
         self._fusion = fusion or FusionParams()
         self._hog: HogPeopleDetector | None = None
         self._strips: list[Strip] = []
+        self._refine_params = refine or RefineParams()
+        self._refiner = ScaleRefiner(self._refine_params)
+        self._base_scale: PersonScaleMap | None = None
+
+    @property
+    def scale_correction(self) -> float:
+        """Factor applied to the calibrated person heights, learnt from confident HOG hits (1: none)."""
+        return self._refiner.applied_factor
 
     @property
     def scale_map(self) -> PersonScaleMap | None:
@@ -160,6 +171,8 @@ class OfflineDetector:
             self._scale = PersonScaleMap.from_homography(
                 rescale_homography(h, cal_size, frame_size), frame_size, self._cfg.person_height_m
             )
+        self._base_scale = self._scale
+        self._refiner = ScaleRefiner(self._refine_params)
         self._strips = plan_strips(self._scale, frame_size[1], self._hog_params) if self._cfg.hog else []
         self._hog = HogPeopleDetector(self._hog_params) if self._strips else None
 
@@ -188,6 +201,8 @@ class OfflineDetector:
         assert self._hog is not None and self._background is not None
         hits = self._hog.detect(frame.image, self._strips)
         min_h = self._hog_params.min_height_px
+        if self._base_scale is not None and len(hits):
+            self._learn_scale(hits.xyxy, hits.margins)
         if self._scale is not None:
             foot = hits.xyxy
             expected = self._scale.at((foot[:, 0] + foot[:, 2]) / 2, foot[:, 3]) if len(hits) else None
@@ -199,6 +214,15 @@ class OfflineDetector:
             in_hog_area = bg.heights_px >= min_h
         evidence = HogEvidence(hits.xyxy, hits.margins, expected, foreground_fraction(mask, hits.xyxy))
         return fuse(evidence, bg, in_hog_area, self._background.warm, self._fusion)
+
+    def _learn_scale(self, xyxy: npt.NDArray[np.float32], margins: npt.NDArray[np.float32]) -> None:
+        assert self._base_scale is not None and self._frame_size is not None
+        base = self._base_scale.at((xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3])
+        self._refiner.add(xyxy[:, 3] - xyxy[:, 1], base, margins)
+        factor = self._refiner.update()
+        if factor is not None:
+            self._scale = PersonScaleMap((self._base_scale.height_px * np.float32(factor)).astype(np.float32))
+            self._strips = plan_strips(self._scale, self._frame_size[1], self._hog_params) or self._strips
 
 
 def foreground_fraction(mask: Mask, xyxy: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -14,6 +14,7 @@ import pytest
 from edge.detectors.fusion import FusionParams, HogEvidence, covered_by, fuse, hog_scores, merge_hits, plausible_size
 from edge.detectors.hog import PERSON_BOTTOM, PERSON_TOP, HogParams, HogPeopleDetector, plan_strips
 from edge.detectors.offline import foreground_fraction
+from edge.detectors.refine import RefineParams, ScaleRefiner
 from edge.detectors.scale import PersonScaleMap
 from edge.types import Detections
 
@@ -194,3 +195,29 @@ def test_covered_by_and_foreground_fraction() -> None:
     np.testing.assert_allclose(
         foreground_fraction(mask, f32([[0, 0, 10, 10], [-5, -5, 5, 5], [3, 3, 3, 9]])), [0.5, 1.0, 0.0]
     )
+
+
+# --- online scale correction -------------------------------------------------------------------
+
+
+def test_scale_refiner_waits_for_enough_confident_people() -> None:
+    r = ScaleRefiner(RefineParams(min_samples=4, min_margin=0.5))
+    # weak hits do not vote, however many
+    r.add(np.full(50, 80.0, np.float32), np.full(50, 100.0, np.float32), np.full(50, 0.2, np.float32))
+    assert r.estimate() is None and r.update() is None
+    # nor do hits where nobody is expected
+    r.add(np.full(5, 80.0, np.float32), np.full(5, np.nan, np.float32), np.ones(5, np.float32))
+    assert r.estimate() is None
+    r.add(np.array([80, 80, 90, 300], np.float32), np.full(4, 100.0, np.float32), np.ones(4, np.float32))
+    # the median resists the one outlier
+    assert r.estimate() == pytest.approx(np.exp(np.median(np.log([0.8, 0.8, 0.9, 3.0]))))
+    assert r.update() == pytest.approx(r.estimate())
+    assert r.applied_factor == pytest.approx(r.estimate())
+    # no change beyond the step: nothing to re-apply
+    assert r.update() is None
+
+
+def test_scale_refiner_never_trusts_the_calibration_less_than_its_limit() -> None:
+    r = ScaleRefiner(RefineParams(min_samples=1, max_factor=1.5))
+    r.add(np.array([400.0], np.float32), np.array([100.0], np.float32), np.array([2.0], np.float32))
+    assert r.estimate() == pytest.approx(1.5)
