@@ -188,7 +188,7 @@ def main() -> int:
             for r in rows
         ],
     )
-    write_result("memory", {"settings": vars(args), "results": rows})
+    write_result(f"memory_{args.only}" if args.only else "memory", {"settings": vars(args), "results": rows})
     return 0
 
 
