@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -125,6 +126,23 @@ class AlertsConfig(_Model):
     camera_stale_s: float = Field(default=30.0, gt=0, description="A camera silent this long is stale.")
 
 
+class BacklogConfig(_Model):
+    """Two lanes for metrics: live rows are written and evaluated first, a backlog (an edge draining its
+    queue, messages kept by the broker while central was away) in bulk behind them."""
+
+    lag_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="A metric measured more than this long before central received it (central's clock) is backlog.",
+    )
+    write_chunk: int = Field(
+        default=2000, ge=1, le=50000, description="Backlog rows written per batch, after the waiting live rows."
+    )
+    slice_ms: float = Field(
+        default=100.0, gt=0, le=10000, description="Evaluator time per step spent on the backlog, after live rows."
+    )
+
+
 class ForecastConfig(_Model):
     step_s: float = Field(default=10.0, gt=0, le=3600, description="Forecast bin.")
     horizon_s: float = Field(default=600.0, gt=0, le=86400, description="How far ahead zones are forecast.")
@@ -173,6 +191,25 @@ class SiteConfig(_Model):
     tile_url: str | None = Field(default=None, description="XYZ tile URL template for the console map.")
     basemap: str | None = Field(default=None, description="GeoJSON file drawn under the zones (offline basemap).")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Defaults for zones without their own.")
+    timezone: str = Field(
+        default="UTC", description="IANA time zone of the site: the forecasts' time-of-day/week profile follows it."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {tz!r} (an IANA name such as 'Europe/Zurich')") from None
+        return tz
+
+
+class CameraConfig(_Model):
+    id: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Edge camera id.")
+    site: str | None = Field(default=None, max_length=128, pattern=_ID_PATTERN, description="Default: site.id.")
+    lon: float = Field(ge=-180, le=180, description="Camera position, WGS-84 longitude.")
+    lat: float = Field(ge=-90, le=90, description="Camera position, WGS-84 latitude.")
 
 
 class CentralConfig(_Model):
@@ -182,8 +219,10 @@ class CentralConfig(_Model):
     http: HttpConfig = Field(default_factory=HttpConfig)
     users: list[UserConfig] = Field(default_factory=list)
     zones: list[ZoneConfig] = Field(default_factory=list)
+    cameras: list[CameraConfig] = Field(default_factory=list, description="Optional camera positions for the map.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    backlog: BacklogConfig = Field(default_factory=BacklogConfig)
     patrols: PatrolsConfig = Field(default_factory=PatrolsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
@@ -201,6 +240,9 @@ class CentralConfig(_Model):
             if key in edge_keys:
                 raise ValueError(f"camera {z.camera!r} zone {z.edge_zone!r} is mapped to two zones")
             edge_keys.add(key)
+        cams = [(c.site or self.site.id, c.id) for c in self.cameras]
+        if len(cams) != len(set(cams)):
+            raise ValueError("a camera appears twice in 'cameras'")
         names = [u.username for u in self.users]
         if len(names) != len(set(names)):
             raise ValueError("a username appears twice")

@@ -17,6 +17,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,10 @@ class Engine:
         self._zones = {z.id: _ZoneRuntime(z, self.registry.owned(z.id)) for z in self.registry}
         self._cameras: dict[tuple[str, str], _CameraRuntime] = {}
         self._inbox: queue.Queue[object] = queue.Queue()
-        self._cursor = 0
+        self._cursor = 0  # live lane: every live row with a lower id is evaluated
+        self._backlog_cursor = 0  # backlog lane: every backlog row with a lower id is evaluated
+        self._backlog_counted_at = -math.inf
+        self.backlog_rows_done = 0  # backlog rows evaluated since start-up
         self._audit_cursor = 0
         self._patrols: dict[str, PatrolPosition] = {}
         self._patrols_dirty = False
@@ -124,7 +128,7 @@ class Engine:
 
     # -- start-up: rebuild from the store ----------------------------------------------------------
     def start_up(self) -> None:
-        self._cursor = self.store.max_metric_id()
+        self._cursor = self._backlog_cursor = self.store.max_metric_id()
         self._audit_cursor = self.store.max_audit_id()
         latest = self.store.latest_metric_per_zone()
         forecasts = self.store.latest_forecasts()
@@ -166,17 +170,27 @@ class Engine:
 
     # -- the loop body -----------------------------------------------------------------------------
     def poll(self, batch: int = 5000) -> int:
-        """One step; returns how many metric rows it consumed."""
+        """One step; returns how many metric rows it consumed.
+
+        Two lanes: every live row stored so far is evaluated first; then the backlog (rows received more
+        than `backlog.lag_s` after they were measured) gets at most `backlog.slice_ms`, in id order.
+        A backlog of any size therefore delays live rows by one slice at most. Late rows land at their
+        measured time in the forecaster's history; a rule ignores data older than what it has seen, so a
+        backlog processed after newer live data cannot reopen or duplicate an alert.
+        """
         now = self.clock.now()
         self._drain_inbox(now)
-        rows = self.store.metrics_after(self._cursor, batch)
         touched: set[str] = set()
-        for stored in rows:
-            self._cursor = stored.id
+        upto = self.store.max_metric_id()
+        lag = self.cfg.backlog.lag_s
+        live = self.store.metrics_in_lane(self._cursor, upto, backlog=False, lag_s=lag, limit=batch)
+        for stored in live:
             self._on_metric(stored.row, now)
             touched.add(stored.row.zone)
-        if rows:
-            self.telemetry.ingest_lag.set(max(0.0, now - rows[-1].row.measured_at))
+        self._cursor = live[-1].id if len(live) >= batch else max(self._cursor, upto)
+        if live:
+            self.telemetry.ingest_lag.set(max(0.0, now - live[-1].row.measured_at))
+        n_backlog = self._backlog_slice(now, touched)
         for zid in touched:
             zr = self._zones[zid]
             if zr.unpublished is not None:
@@ -188,7 +202,38 @@ class Engine:
         if self._patrols_dirty:
             self._refresh_patrols(now)
         self._update_alert_gauge()
-        return len(rows)
+        return len(live) + n_backlog
+
+    def _backlog_slice(self, now: float, touched: set[str]) -> int:
+        """Backlog rows up to the live cursor, for at most one slice of time; returns how many."""
+        deadline = time.monotonic() + self.cfg.backlog.slice_ms / 1000.0
+        lag, chunk, done = self.cfg.backlog.lag_s, 500, 0
+        while self._backlog_cursor < self._cursor and time.monotonic() < deadline:
+            upto = self._cursor
+            rows = self.store.metrics_in_lane(self._backlog_cursor, upto, backlog=True, lag_s=lag, limit=chunk)
+            for stored in rows:
+                self._on_metric(stored.row, now)
+                touched.add(stored.row.zone)
+                self._backlog_cursor = stored.id
+                done += 1
+                if time.monotonic() >= deadline:
+                    break
+            else:
+                if len(rows) < chunk:
+                    self._backlog_cursor = upto
+        self.backlog_rows_done += done
+        if self._backlog_cursor >= self._cursor:
+            self.telemetry.backlog_rows.set(0)
+        elif time.monotonic() - self._backlog_counted_at >= 1.0:  # a count query: once a second at most
+            self._backlog_counted_at = time.monotonic()
+            self.telemetry.backlog_rows.set(self.backlog_pending())
+        return done
+
+    def backlog_pending(self) -> int:
+        """Backlog rows stored but not evaluated yet (a count query: call it now and then, not per row)."""
+        if self._backlog_cursor >= self._cursor:
+            return 0
+        return self.store.count_backlog(self._backlog_cursor, self._cursor, self.cfg.backlog.lag_s)
 
     def _drain_inbox(self, now: float) -> None:
         while True:
@@ -492,7 +537,8 @@ class Engine:
 
     @property
     def cursor(self) -> int:
-        return self._cursor
+        """Every stored row with an id up to this one has been evaluated (both lanes)."""
+        return min(self._cursor, self._backlog_cursor)
 
 
 def _patrols_moved(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> bool:

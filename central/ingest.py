@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from dataclasses import dataclass, replace
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -51,6 +50,7 @@ class _Pending:
     row: MetricRow | None  # None: nothing to store, only the ack
     mid: int
     qos: int
+    arrival: int = -1  # numbered by MetricWriter.put
 
 
 class Deduper:
@@ -105,53 +105,80 @@ def parse_metric(topic: str, payload: bytes, prefix: str, registry: ZoneRegistry
 
 
 class MetricWriter:
-    """Batches rows for ~batch_ms and writes them with one executemany; acks only after the commit."""
+    """Batches rows in two lanes and writes each batch with one executemany; acks only after the commit.
 
-    def __init__(self, store: Store, batch_s: float, telemetry: Telemetry, on_written: Any = None) -> None:
+    Live rows wait up to `batch_s` to share a batch; backlog rows (`put(..., backlog=True)`) are written in
+    chunks of `backlog_chunk`, one chunk after each live batch, so a backlog of any size holds live rows up
+    by one chunk's write at most. Acks go out in arrival order (as MQTT asks) once everything that arrived
+    before is committed too.
+    """
+
+    def __init__(
+        self, store: Store, batch_s: float, telemetry: Telemetry, on_written: Any = None, backlog_chunk: int = 2000
+    ) -> None:
         self.store = store
         self.batch_s = batch_s
+        self.backlog_chunk = backlog_chunk
         self.telemetry = telemetry
         self.on_written = on_written
         self.ack: Any = None  # set by Ingest: ack(mid, qos)
-        self._q: queue.Queue[_Pending] = queue.Queue()
+        self._live: deque[_Pending] = deque()
+        self._backlog: deque[_Pending] = deque()
+        self._cond = threading.Condition()
+        self._arrivals = 0  # numbers the puts; acks follow this order
+        self._next_ack = 0
+        self._committed: dict[int, _Pending] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metric-writer", daemon=True)
         self.written = 0
+        self.backlog_written = 0
 
     def start(self) -> None:
         self._thread.start()
 
-    def put(self, item: _Pending) -> None:
-        self._q.put(item)
+    def put(self, item: _Pending, backlog: bool = False) -> None:
+        with self._cond:
+            item = replace(item, arrival=self._arrivals)
+            self._arrivals += 1
+            (self._backlog if backlog and item.row is not None else self._live).append(item)
+            self._cond.notify()
+
+    def queued(self) -> int:
+        with self._cond:
+            return len(self._live) + len(self._backlog)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
+        with self._cond:
+            self._cond.notify()
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        while not self._stop.is_set() or not self._q.empty():
-            batch = self._collect()
-            if batch:
-                self._write(batch)
+        while True:
+            live, backlog = self._collect()
+            if not live and not backlog:
+                if self._stop.is_set():
+                    return
+                continue
+            for batch, is_backlog in ((live, False), (backlog, True)):
+                if batch and not self._write(batch, is_backlog):
+                    return
 
-    def _collect(self) -> list[_Pending]:
-        try:
-            first = self._q.get(timeout=0.1)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = time.monotonic() + self.batch_s
-        while len(batch) < 5000:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                batch.append(self._q.get(timeout=left))
-            except queue.Empty:
-                break
-        return batch
+    def _collect(self) -> tuple[list[_Pending], list[_Pending]]:
+        with self._cond:
+            if not self._live and not self._backlog:
+                self._cond.wait(0.1)
+            if self._live and not self._backlog and not self._stop.is_set():
+                # Let live rows share a batch; no waiting while a backlog keeps the writer busy anyway.
+                deadline = time.monotonic() + self.batch_s
+                while len(self._live) < 5000 and (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+            live = [self._live.popleft() for _ in range(min(5000, len(self._live)))]
+            backlog = [self._backlog.popleft() for _ in range(min(self.backlog_chunk, len(self._backlog)))]
+        return live, backlog
 
-    def _write(self, batch: list[_Pending]) -> None:
+    def _write(self, batch: list[_Pending], backlog: bool) -> bool:
+        """Store one batch (retrying while the database is away); False when stopped before it could."""
         rows = [p.row for p in batch if p.row is not None]
         delay = 0.2
         while True:
@@ -162,16 +189,26 @@ class MetricWriter:
                 # The database is away: keep the batch (unacked, so the broker keeps it too) and retry.
                 log.exception("storing %d metrics failed; retrying in %.1f s", len(rows), delay)
                 if self._stop.wait(delay) and delay > 2:
-                    return
+                    return False
                 delay = min(delay * 2, 5.0)
         self.written += len(rows)
+        if backlog:
+            self.backlog_written += len(rows)
         self.telemetry.ingested.inc(len(rows))
-        self.telemetry.write_queue.set(self._q.qsize())
-        if self.ack is not None:
-            for p in batch:
-                self.ack(p.mid, p.qos)
+        self.telemetry.write_queue.set(self.queued())
+        self._ack_in_order(batch)
         if self.on_written is not None and rows:
             self.on_written()
+        return True
+
+    def _ack_in_order(self, batch: list[_Pending]) -> None:
+        for p in batch:
+            self._committed[p.arrival] = p
+        while self._next_ack in self._committed:
+            p = self._committed.pop(self._next_ack)
+            self._next_ack += 1
+            if self.ack is not None:
+                self.ack(p.mid, p.qos)
 
 
 class Ingest:
@@ -190,7 +227,13 @@ class Ingest:
         self.prefix = cfg.mqtt.topic_prefix
         self.registry = ZoneRegistry(cfg)
         self.deduper = Deduper()
-        self.writer = MetricWriter(store, cfg.database.batch_ms / 1000.0, telemetry, on_written=engine.wake.set)
+        self.writer = MetricWriter(
+            store,
+            cfg.database.batch_ms / 1000.0,
+            telemetry,
+            on_written=engine.wake.set,
+            backlog_chunk=cfg.backlog.write_chunk,
+        )
         client_id = cfg.mqtt.client_id or f"crowd-central-{cfg.site.id}-{cfg.worker.index}"
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
@@ -296,7 +339,8 @@ class Ingest:
             self.telemetry.duplicates.inc()
             self.writer.put(_Pending(None, msg.mid, msg.qos))
             return
-        self.writer.put(_Pending(row, msg.mid, msg.qos))
+        backlog = now - row.measured_at > self.cfg.backlog.lag_s
+        self.writer.put(_Pending(row, msg.mid, msg.qos), backlog=backlog)
 
     def _route_other(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")

@@ -29,6 +29,12 @@ class Telemetry:
             registry=self.registry,
         )
         self.write_queue = Gauge("central_write_queue", "Metric messages waiting to be stored.", registry=self.registry)
+        self.backlog_rows = Gauge(
+            "central_backlog_rows", "Backlog metrics stored but not evaluated yet.", registry=self.registry
+        )
+        self.refits = Counter(
+            "central_forecast_refits", "Background forecaster refits.", ["result"], registry=self.registry
+        )
         self.patrol_positions = Counter(
             "central_patrol_positions", "Patrol positions received.", registry=self.registry
         )

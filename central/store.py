@@ -120,6 +120,33 @@ class Store:
         with self.engine.connect() as conn:
             return [_stored_metric(r._mapping) for r in conn.execute(q)]
 
+    def metrics_in_lane(
+        self, after_id: int, upto_id: int, *, backlog: bool, lag_s: float, limit: int = 5000
+    ) -> list[StoredMetric]:
+        """Rows with after_id < id <= upto_id of one lane, in id order. A row is backlog when it was
+        received more than `lag_s` after it was measured; both columns are stored, so every worker (and
+        both of a worker's passes) sorts a row into the same lane."""
+        m = s.metrics.c
+        late = (m.received_at - m.measured_at) > lag_s
+        q = (
+            select(s.metrics)
+            .where(and_(m.id > after_id, m.id <= upto_id, late if backlog else ~late))
+            .order_by(m.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_stored_metric(r._mapping) for r in conn.execute(q)]
+
+    def count_backlog(self, after_id: int, upto_id: int, lag_s: float) -> int:
+        m = s.metrics.c
+        q = (
+            select(func.count())
+            .select_from(s.metrics)
+            .where(and_(m.id > after_id, m.id <= upto_id, (m.received_at - m.measured_at) > lag_s))
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
     def max_metric_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(s.metrics.c.id), 0))).scalar_one())
