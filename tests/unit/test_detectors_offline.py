@@ -260,7 +260,9 @@ def test_a_new_frame_size_restarts_the_detector_at_the_right_scale() -> None:
     last = np.zeros((0, 4), np.float32)
     for i in range(50):
         t = i / FPS
-        image = cv2.resize(render(walkers, t, rng, bg), (2 * WIDTH, 2 * HEIGHT), interpolation=cv2.INTER_NEAREST)
+        image = np.asarray(
+            cv2.resize(render(walkers, t, rng, bg), (2 * WIDTH, 2 * HEIGHT), interpolation=cv2.INTER_NEAREST), np.uint8
+        )
         last = detector.detect(Frame(i, t, image)).xyxy
     gt = truth(walkers, 49 / FPS) * 2
     assert len(last) == 1 and iou_matrix(last, gt)[0, 0] >= 0.5
