@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from central.clock import ScaledClock
 from central.playback.mqtt import MqttError, MqttPublisher, record
 from central.playback.records import RecordError, read_records
 from central.playback.replay import Retime, SystemClock, replay
@@ -74,6 +75,27 @@ def _replay(args: argparse.Namespace) -> int:
     except (ScenarioError, RecordError, OSError) as err:
         print(err, file=sys.stderr)
         return 2
+    payload_time = None
+    if args.central:
+        import httpx
+
+        try:
+            health = httpx.get(args.central.rstrip("/") + "/healthz", timeout=5.0).json()
+        except (httpx.HTTPError, ValueError) as err:
+            print(f"cannot read {args.central}/healthz: {err}", file=sys.stderr)
+            return 2
+        if float(health.get("clock_speed") or 1.0) != args.speed:
+            print(f"central's clock runs at x{health.get('clock_speed')}, not x{args.speed:g}", file=sys.stderr)
+            return 2
+        args.clock_start = health.get("clock_start_s")
+    if args.clock_start is not None:
+        payload_time = ScaledClock(args.clock_start, args.speed).at
+    elif args.speed != 1 and retime == "wall":
+        print(
+            "note: payload times are wall times, so central sees the timeline squeezed; run central with "
+            "--speed and pass its clock here (--central URL or --clock-start) to keep durations consistent",
+            file=sys.stderr,
+        )
     span = (records[-1].received_at - records[0].received_at) / args.speed if records else 0.0
     print(f"replaying {len(records)} messages over {span:.0f} s (x{args.speed:g}, retime={retime})", flush=True)
     stop = threading.Event()
@@ -81,7 +103,15 @@ def _replay(args: argparse.Namespace) -> int:
         with MqttPublisher(
             args.host, args.port, username=args.username, password=os.environ.get("CROWD_MQTT_PASSWORD")
         ) as pub:
-            stats = replay(records, pub, SystemClock(stop), speed=args.speed, retime=retime, should_stop=stop.is_set)
+            stats = replay(
+                records,
+                pub,
+                SystemClock(stop),
+                speed=args.speed,
+                retime=retime,
+                should_stop=stop.is_set,
+                payload_time=payload_time,
+            )
     except KeyboardInterrupt:
         stop.set()
         print("stopped", file=sys.stderr)
@@ -122,5 +152,7 @@ def add_replay(sub: argparse._SubParsersAction) -> None:
         help="rewrite payload times to the moment of sending (default: wall for scenarios, keep for recordings)",
     )
     p.add_argument("--data-dir", default=str(default_data_dir()), help="shared data for real-data scenarios")
+    p.add_argument("--clock-start", type=float, help="central's clock.start_s: stamp payloads on its scaled clock")
+    p.add_argument("--central", help="central's base URL: read its clock (speed and start) from /healthz")
     _broker_args(p)
     p.set_defaults(func=_replay)
