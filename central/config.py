@@ -146,6 +146,12 @@ class BacklogConfig(_Model):
 class ForecastConfig(_Model):
     step_s: float = Field(default=10.0, gt=0, le=3600, description="Forecast bin.")
     horizon_s: float = Field(default=600.0, gt=0, le=86400, description="How far ahead zones are forecast.")
+    season_s: float | None = Field(
+        default=7 * 86400.0,
+        ge=0,
+        le=28 * 86400,
+        description="Period of the time-of-day/week profile model on site.timezone (0 or null: no profile).",
+    )
 
 
 class PatrolsConfig(_Model):

@@ -27,11 +27,11 @@ from central import rules, views
 from central.clock import Clock
 from central.config import CentralConfig
 from central.events import EventBus, Publisher
-from central.forecasts import SeriesForecaster, ZoneForecast, make_forecaster
+from central.forecasts import BackgroundRefitter, SeriesForecaster, ZoneForecast, make_forecaster
 from central.messages import AlertMessage, ForecastMessage, alert_topic, forecast_topic
 from central.obs import Telemetry
 from central.patrols import PatrolDistance, PatrolPosition, is_stale, nearest
-from central.store import CameraRow, MetricRow, Store
+from central.store import CameraRow, MetricRow, Store, StoredMetric
 from central.zones import Zone, ZoneRegistry
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,10 @@ class Engine:
         self._zones = {z.id: _ZoneRuntime(z, self.registry.owned(z.id)) for z in self.registry}
         self._cameras: dict[tuple[str, str], _CameraRuntime] = {}
         self._inbox: queue.Queue[object] = queue.Queue()
-        self._cursor = 0  # live lane: every live row with a lower id is evaluated
-        self._backlog_cursor = 0  # backlog lane: every backlog row with a lower id is evaluated
+        self._cursor = 0  # live lane: every live row up to this id is evaluated
+        self._backlog_cursor = 0  # backlog lane: every backlog row up to this id is evaluated
+        self._backlog_scan = 0  # backlog rows up to this id are evaluated or in the buffer
+        self._backlog_buf: deque[StoredMetric] = deque()
         self._backlog_counted_at = -math.inf
         self.backlog_rows_done = 0  # backlog rows evaluated since start-up
         self._audit_cursor = 0
@@ -125,18 +127,25 @@ class Engine:
         self._forecast_timing = al.RuleTiming(cfg.alerts.forecast_pending_s, cfg.alerts.keep_firing_s)
         self._stale_timing = al.RuleTiming(0.0, 0.0)
         self.forecast_model = "none yet"
+        self.refitter = BackgroundRefitter(
+            on_done=lambda ok: self.telemetry.refits.labels(result="ok" if ok else "failed").inc()
+        )
 
     # -- start-up: rebuild from the store ----------------------------------------------------------
     def start_up(self) -> None:
-        self._cursor = self._backlog_cursor = self.store.max_metric_id()
+        self._cursor = self._backlog_cursor = self._backlog_scan = self.store.max_metric_id()
         self._audit_cursor = self.store.max_audit_id()
         latest = self.store.latest_metric_per_zone()
         forecasts = self.store.latest_forecasts()
+        self.refitter.start()
+        fc = self.cfg.forecast
         for zid, zr in self._zones.items():
             zr.latest = latest.get(zid)
             zr.forecast = forecasts.get(zid)
             if zr.owned:
-                zr.forecaster = make_forecaster(self.cfg.forecast.step_s, self.cfg.forecast.horizon_s)
+                zr.forecaster = make_forecaster(
+                    fc.step_s, fc.horizon_s, season_s=fc.season_s, tz=self.cfg.site.timezone, refitter=self.refitter
+                )
                 if zr.latest is not None:
                     since = zr.latest.measured_at - 3 * self.cfg.forecast.horizon_s
                     for m in self.store.zone_metrics_since(zid, since):
@@ -162,6 +171,9 @@ class Engine:
                 c.site, c.camera, c.state, None, c.processed_fps, c.capture_fps
             )
         self._update_alert_gauge()
+
+    def close(self) -> None:
+        self.refitter.stop()
 
     # -- hand-over from other threads --------------------------------------------------------------
     def submit(self, item: object) -> None:
@@ -207,20 +219,23 @@ class Engine:
     def _backlog_slice(self, now: float, touched: set[str]) -> int:
         """Backlog rows up to the live cursor, for at most one slice of time; returns how many."""
         deadline = time.monotonic() + self.cfg.backlog.slice_ms / 1000.0
-        lag, chunk, done = self.cfg.backlog.lag_s, 500, 0
-        while self._backlog_cursor < self._cursor and time.monotonic() < deadline:
-            upto = self._cursor
-            rows = self.store.metrics_in_lane(self._backlog_cursor, upto, backlog=True, lag_s=lag, limit=chunk)
-            for stored in rows:
-                self._on_metric(stored.row, now)
-                touched.add(stored.row.zone)
-                self._backlog_cursor = stored.id
-                done += 1
-                if time.monotonic() >= deadline:
+        buf, chunk, done = self._backlog_buf, 500, 0
+        while time.monotonic() < deadline:
+            if not buf:
+                if self._backlog_scan >= self._cursor:
                     break
-            else:
-                if len(rows) < chunk:
-                    self._backlog_cursor = upto
+                upto = self._cursor
+                rows = self.store.metrics_in_lane(
+                    self._backlog_scan, upto, backlog=True, lag_s=self.cfg.backlog.lag_s, limit=chunk
+                )
+                self._backlog_scan = rows[-1].id if len(rows) >= chunk else upto
+                buf.extend(rows)
+                continue
+            stored = buf.popleft()
+            self._on_metric(stored.row, now)
+            touched.add(stored.row.zone)
+            done += 1
+        self._backlog_cursor = buf[0].id - 1 if buf else self._backlog_scan
         self.backlog_rows_done += done
         if self._backlog_cursor >= self._cursor:
             self.telemetry.backlog_rows.set(0)

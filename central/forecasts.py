@@ -1,6 +1,7 @@
 """Adapter to the forecasting library: one forecaster per zone, forecasts as the API's JSON object.
 
-The library (`forecasting.ZoneForecaster`) is the real model. Where it cannot be imported this adapter
+The library (`forecasting.ZoneForecaster`) is the real model, with the time-of-day/week profile on the
+site's time zone; its statsmodels refits run on a background thread (`BackgroundRefitter`), never inline. Where it cannot be imported this adapter
 says so loudly and uses a persistence forecast with widening intervals, marked `model: "persistence-fallback"`
 in every forecast it makes, so the console and /healthz show it was not the real model.
 """
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -68,22 +72,143 @@ class SeriesForecaster(Protocol):
     def forecast(self, thresholds: dict[str, float], now_s: float | None) -> ZoneForecast | None: ...
 
 
-class LibraryForecaster:
-    """forecasting.ZoneForecaster behind the SeriesForecaster protocol."""
+@dataclass(frozen=True)
+class RefitResult:
+    damped: Any  # forecasting DampedParams, or None when the fit failed
+    inflow: Any  # forecasting InflowParams, or None
 
-    def __init__(self, step_s: float, horizon_s: float) -> None:
+
+@dataclass(frozen=True)
+class RefitJob:
+    """A snapshot of one zone's binned history (oldest first, NaN = empty bin) and where the result goes."""
+
+    values: Any  # np.ndarray
+    inflow: Any  # np.ndarray
+    deliver: Callable[[RefitResult], None]
+
+
+class Refitter(Protocol):
+    def submit(self, job: RefitJob) -> bool:
+        """Queue a refit; False when it cannot be taken now (try again later)."""
+        ...
+
+
+def run_refit(job: RefitJob) -> RefitResult:
+    """The statsmodels fits of `ZoneForecaster.refit()`, on a snapshot instead of the live forecaster."""
+    import numpy as np
+
+    from forecasting import fit_damped_params, fit_inflow_params
+    from forecasting.zone import FIT_MIN_OBS
+
+    inflow = None
+    if np.count_nonzero(np.isfinite(job.inflow)) >= FIT_MIN_OBS:
+        inflow = fit_inflow_params(job.values, job.inflow, min_pairs=FIT_MIN_OBS)
+    return RefitResult(fit_damped_params(job.values, min_observed=FIT_MIN_OBS), inflow)
+
+
+class BackgroundRefitter:
+    """One daemon thread that runs refits (0.1-0.8 s each) off the evaluator's thread."""
+
+    def __init__(self, max_pending: int = 10_000, on_done: Callable[[bool], None] | None = None) -> None:
+        self._q: queue.Queue[RefitJob] = queue.Queue(max_pending)
+        self._stop = threading.Event()
+        self._on_done = on_done
+        self._thread = threading.Thread(target=self._run, name="forecast-refits", daemon=True)
+        self.done = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def submit(self, job: RefitJob) -> bool:
+        try:
+            self._q.put_nowait(job)
+        except queue.Full:
+            return False
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._q.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                result = run_refit(job)
+            except Exception:
+                log.exception("forecast refit failed")
+                result = RefitResult(None, None)
+            job.deliver(result)
+            self.done += 1
+            if self._on_done is not None:
+                self._on_done(result.damped is not None)
+
+
+class InlineRefitter:
+    """The in-memory twin: runs each refit as it is submitted (on the caller's thread)."""
+
+    def __init__(self) -> None:
+        self.jobs = 0
+
+    def submit(self, job: RefitJob) -> bool:
+        self.jobs += 1
+        job.deliver(run_refit(job))
+        return True
+
+
+RETRY_AFTER_READINGS = 60  # after a failed or refused refit, wait this many readings before the next try
+
+
+class LibraryForecaster:
+    """forecasting.ZoneForecaster behind the SeriesForecaster protocol, with refits off the hot path.
+
+    The forecaster never refits inline (`auto_refit=False`: a refit takes 0.1-0.8 s, which with many zones
+    would stall the evaluator). When one is due, a copy of the binned history goes to the refitter; its
+    result is installed at the next update/forecast, on the evaluator's thread, because the forecaster is
+    not thread-safe. Without a refitter the parameters stay at the library's defaults.
+    """
+
+    def __init__(
+        self,
+        step_s: float,
+        horizon_s: float,
+        *,
+        season_s: float | None = None,
+        tz: str | None = None,
+        refitter: Refitter | None = None,
+    ) -> None:
         from forecasting import ZoneForecaster
 
-        self._fc = ZoneForecaster(step_s=step_s, horizon_s=horizon_s)
+        # "UTC" needs no conversion; the library's local-time path costs a datetime call per step.
+        self._fc = ZoneForecaster(
+            step_s=step_s,
+            horizon_s=horizon_s,
+            season_s=season_s or None,
+            tz=None if tz in (None, "UTC", "Etc/UTC") else tz,
+            auto_refit=False,
+        )
         self._n = 0
+        self._refitter = refitter
+        self._lock = threading.Lock()
+        self._ready: RefitResult | None = None
+        self._in_flight = False
+        self._next_try_n = 0
+        self.refits_applied = 0
 
     def update(self, t_s: float, value: float) -> None:
+        self._apply_ready()
         self._fc.update(t_s, value)
         self._n += 1
+        self._maybe_refit()
 
     def forecast(self, thresholds: dict[str, float], now_s: float | None) -> ZoneForecast | None:
         if self._n == 0:
             return None
+        self._apply_ready()
         f = self._fc.forecast(thresholds, now_s=now_s)
         return ZoneForecast(
             origin_s=float(f.origin_s),
@@ -105,6 +230,44 @@ class LibraryForecaster:
                 for c in f.crossings
             ),
         )
+
+    @property
+    def refit_in_flight(self) -> bool:
+        return self._in_flight
+
+    def _maybe_refit(self) -> None:
+        if self._refitter is None or self._in_flight or self._n < self._next_try_n or not self._fc.refit_due:
+            return
+        from forecasting.zone import FIT_WINDOW_BINS
+
+        _, values, inflow = self._fc.history_with_inflow()  # fresh arrays: the snapshot shares nothing
+        job = RefitJob(values[-FIT_WINDOW_BINS:].copy(), inflow[-FIT_WINDOW_BINS:].copy(), self._deliver)
+        if self._refitter.submit(job):
+            self._in_flight = True
+        else:
+            self._next_try_n = self._n + RETRY_AFTER_READINGS
+
+    def _deliver(self, result: RefitResult) -> None:
+        """Called on the refitter's thread: only park the result."""
+        with self._lock:
+            self._ready = result
+
+    def _apply_ready(self) -> None:
+        """The safe point: on the owner's thread, between updates."""
+        if not self._in_flight:
+            return
+        with self._lock:
+            result, self._ready = self._ready, None
+        if result is None:
+            return
+        self._in_flight = False
+        if result.inflow is not None:
+            self._fc.set_inflow_params(result.inflow)
+        if result.damped is not None:
+            self._fc.set_damped_params(result.damped)
+            self.refits_applied += 1
+        else:
+            self._next_try_n = self._n + RETRY_AFTER_READINGS
 
 
 class PersistenceForecaster:
@@ -154,8 +317,15 @@ def library_available() -> bool:
     return True
 
 
-def make_forecaster(step_s: float, horizon_s: float) -> SeriesForecaster:
+def make_forecaster(
+    step_s: float,
+    horizon_s: float,
+    *,
+    season_s: float | None = None,
+    tz: str | None = None,
+    refitter: Refitter | None = None,
+) -> SeriesForecaster:
     if library_available():
-        return LibraryForecaster(step_s, horizon_s)
+        return LibraryForecaster(step_s, horizon_s, season_s=season_s, tz=tz, refitter=refitter)
     log.warning("forecasting library not importable: using the persistence fallback")
     return PersistenceForecaster(step_s, horizon_s)

@@ -101,6 +101,7 @@ class CentralService:
         if self.ingest is not None:
             self.ingest.stop()
         self._loop_thread.join(5)
+        self.engine.close()
         self.store.close()
         log.info("central stopped")
 
