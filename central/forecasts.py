@@ -1,9 +1,10 @@
 """Adapter to the forecasting library: one forecaster per zone, forecasts as the API's JSON object.
 
 The library (`forecasting.ZoneForecaster`) is the real model, with the time-of-day/week profile on the
-site's time zone; its statsmodels refits run on a background thread (`BackgroundRefitter`), never inline. Where it cannot be imported this adapter
-says so loudly and uses a persistence forecast with widening intervals, marked `model: "persistence-fallback"`
-in every forecast it makes, so the console and /healthz show it was not the real model.
+site's time zone; its statsmodels refits run on a background thread (`BackgroundRefitter`), never inline.
+Where it cannot be imported this adapter says so loudly and uses a persistence forecast with widening
+intervals, marked `model: "persistence-fallback"` in every forecast it makes, so the console and /healthz
+show it was not the real model.
 """
 
 from __future__ import annotations
