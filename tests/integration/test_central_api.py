@@ -1,4 +1,4 @@
-"""The HTTP API on real SQLite and a real uvicorn server: login, roles, CSRF, rate limit, reads, live events."""
+"""The HTTP API on real SQLite and PostgreSQL and a real uvicorn server: login, roles, CSRF, rate limit, reads, live events."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from central.clock import FakeClock
 from central.patrols import PatrolPosition
 from central.service import CentralService
 from central.store import MetricRow
-from tests.support.central_harness import ZONE_A, base_config, wait_for
+from tests.support.central_harness import ZONE_A, base_config, fresh_postgres_db, wait_for
 from tests.support.mosquitto import free_port
 
 pytestmark = pytest.mark.integration
@@ -31,9 +31,18 @@ USERS = [
 ]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'c.sqlite'}"
+    else:
+        with fresh_postgres_db() as url:
+            yield url
+
+
 @pytest.fixture
-def svc(tmp_path: Path) -> Iterator[CentralService]:
-    cfg = base_config(f"sqlite:///{tmp_path / 'c.sqlite'}", users=USERS, http={"login_attempts_per_min": 5})
+def svc(db_url: str) -> Iterator[CentralService]:
+    cfg = base_config(db_url, users=USERS, http={"login_attempts_per_min": 5})
     s = CentralService(cfg, clock=FakeClock(T0 + 300), with_mqtt=False)
     s.start()
     yield s

@@ -1,4 +1,4 @@
-"""Central against a real Mosquitto and SQLite: an edge draining a large backlog does not hold up live data.
+"""Central against a real Mosquitto and SQLite / PostgreSQL: an edge draining a large backlog does not hold up live data.
 
 Thousands of old messages from one camera arrive while another zone's live density crosses its
 threshold; the live alert must show up on the API within a few seconds, while the backlog is still being
@@ -23,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from central.auth import hash_password
 from central.clock import FakeClock
 from central.service import CentralService
-from tests.support.central_harness import EdgeClient, base_config, metric, metric_topic, wait_for
+from tests.support.central_harness import EdgeClient, base_config, fresh_postgres_db, metric, metric_topic, wait_for
 from tests.support.mosquitto import MosquittoBroker
 
 pytestmark = pytest.mark.integration
@@ -34,10 +34,19 @@ LIVE_ALERT_BOUND_S = 3.0
 OP_HASH = hash_password("operator-pw")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.sqlite'}"
+    else:
+        with fresh_postgres_db() as url:
+            yield url
+
+
 @pytest.fixture
-def svc(broker: MosquittoBroker, tmp_path: Path) -> Iterator[CentralService]:
+def svc(broker: MosquittoBroker, db_url: str) -> Iterator[CentralService]:
     cfg = base_config(
-        f"sqlite:///{tmp_path / 'central.sqlite'}",
+        db_url,
         broker.port,
         users=[{"username": "op", "role": "operator", "password_hash": OP_HASH}],
         backlog={"lag_s": 30, "slice_ms": 100, "write_chunk": 2000},

@@ -1,5 +1,5 @@
-"""Central against a real Mosquitto broker and real SQLite: ingest, dedupe, hostile input, alerts, patrols,
-restart and broker outage."""
+"""Central against a real Mosquitto broker and real SQLite and PostgreSQL: ingest, dedupe, hostile input,
+alerts, patrols, restart and broker outage."""
 
 from __future__ import annotations
 
@@ -16,7 +16,15 @@ from central.auth import hash_password
 from central.clock import FakeClock
 from central.config import CentralConfig
 from central.service import CentralService
-from tests.support.central_harness import PREFIX, EdgeClient, base_config, metric, metric_topic, wait_for
+from tests.support.central_harness import (
+    PREFIX,
+    EdgeClient,
+    base_config,
+    fresh_postgres_db,
+    metric,
+    metric_topic,
+    wait_for,
+)
 from tests.support.mosquitto import MosquittoBroker
 
 pytestmark = pytest.mark.integration
@@ -27,13 +35,23 @@ OP_HASH = hash_password("operator-pw")
 Starter = Callable[..., CentralService]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every test here runs on both databases (PostgreSQL: a fresh database, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.sqlite'}"
+    else:
+        with fresh_postgres_db() as url:
+            yield url
+
+
 @pytest.fixture
-def start(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Starter]:
+def start(broker: MosquittoBroker, db_url: str) -> Iterator[Starter]:
     running: list[CentralService] = []
 
     def _start(cfg: CentralConfig | None = None, clock: FakeClock | None = None) -> CentralService:
         cfg = cfg or base_config(
-            f"sqlite:///{tmp_path / 'central.sqlite'}",
+            db_url,
             broker.port,
             users=[{"username": "op", "role": "operator", "password_hash": OP_HASH}],
         )
@@ -230,11 +248,12 @@ def test_broker_outage_is_survived(start: Starter, broker: MosquittoBroker) -> N
     wait_for(lambda: svc.store.count_metrics() == 5, 10, "5 metrics")
     edge.close()
     broker.stop()
-    assert svc.ingest is not None
-    wait_for(lambda: not svc.ingest.connected.is_set(), 10, "central to notice the outage")
+    ingest = svc.ingest
+    assert ingest is not None
+    wait_for(lambda: not ingest.connected.is_set(), 10, "central to notice the outage")
     time.sleep(1.0)
     broker.start()
-    wait_for(svc.ingest.connected.is_set, 20, "central to reconnect")
+    wait_for(ingest.connected.is_set, 20, "central to reconnect")
     edge = EdgeClient(broker.port)
     try:
         edge.metrics(_ramp(5, start_seq=5, d0=0.1, step=0.0))

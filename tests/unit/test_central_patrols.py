@@ -59,10 +59,14 @@ def test_nearest_first_top_three_with_eta_and_stale_flags() -> None:
 
 def test_moving_changes_the_ranking() -> None:
     a, b = _pos("a", 8.5402, 47.3705), _pos("b", 8.5402, 47.3710)
-    kw = {"walking_speed_mps": 1.4, "stale_after_s": 60.0, "max_accuracy_m": 25.0}
-    assert [p.patrol_id for p in nearest(ZONE, [a, b], 1000.0, **kw)] == ["a", "b"]
+
+    def ranking(positions: list[PatrolPosition]) -> list[str]:
+        found = nearest(ZONE, positions, 1000.0, walking_speed_mps=1.4, stale_after_s=60.0, max_accuracy_m=25.0)
+        return [p.patrol_id for p in found]
+
+    assert ranking([a, b]) == ["a", "b"]
     b2 = _pos("b", 8.5402, 47.3701)
-    assert [p.patrol_id for p in nearest(ZONE, [a, b2], 1000.0, **kw)] == ["b", "a"]
+    assert ranking([a, b2]) == ["b", "a"]
 
 
 def test_owntracks_location_is_parsed_and_other_types_ignored() -> None:
