@@ -110,6 +110,7 @@ class Engine:
         self.prefix = cfg.mqtt.topic_prefix
         self._zones = {z.id: _ZoneRuntime(z, self.registry.owned(z.id)) for z in self.registry}
         self._cameras: dict[tuple[str, str], _CameraRuntime] = {}
+        self._camera_pos = {(c.site or cfg.site.id, c.id): (c.lon, c.lat) for c in cfg.cameras}
         self._inbox: queue.Queue[object] = queue.Queue()
         self._cursor = 0  # live lane: every live row up to this id is evaluated
         self._backlog_cursor = 0  # backlog lane: every backlog row up to this id is evaluated
@@ -532,13 +533,16 @@ class Engine:
 
     def camera_view(self, cam: _CameraRuntime, now: float) -> dict[str, Any]:
         stale, _ = self._camera_stale(cam, now)
-        return views.camera_json(self._camera_row(cam, now), stale and cam.state == "online")
+        pos = self._camera_pos.get((cam.site, cam.camera))
+        return views.camera_json(self._camera_row(cam, now), stale and cam.state == "online", pos)
 
     def cameras_view(self) -> list[dict[str, Any]]:
         now = self.clock.now()
         known = dict(self._cameras)
         for cam_id in self.registry.cameras():
             known.setdefault((self.registry.site, cam_id), _CameraRuntime(self.registry.site, cam_id))
+        for site, cam_id in self._camera_pos:
+            known.setdefault((site, cam_id), _CameraRuntime(site, cam_id))
         return [self.camera_view(c, now) for _, c in sorted(known.items())]
 
     def alert_view(self, a: al.Alert) -> dict[str, Any]:

@@ -157,7 +157,7 @@ TOPIC_DOCS: list[TopicDoc] = [
                 "threshold": 2.0,
                 "expected_crossing_at": _T0 + 420,
                 "probability": 0.82,
-                "message": "forecast: 82% chance to cross 2 persons/m² around 1700000420",
+                "message": "forecast: 82% chance to cross 2 persons/m² around 22:20Z",
                 "patrols": [{"id": "alice", "distance_m": 140.0, "eta_s": 100.0, "stale": False}],
                 "history": [{"at": _T0, "action": "opened", "by": "system", "detail": "warning"}],
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from central.alerts import Condition, Level
 
@@ -26,6 +27,11 @@ class CrossingIn:
     threshold: float
     probability: float
     expected_time_s: float | None
+
+
+def utc_hhmm(t_s: float) -> str:
+    """ISO-8601 time of day in UTC, to the minute ("14:05Z"): what an operator reads in a message."""
+    return datetime.fromtimestamp(t_s, UTC).strftime("%H:%MZ")
 
 
 def expected_speed_mps(density_ppm2: float) -> float:
@@ -68,7 +74,7 @@ def forecast_crossing(
     if best is None:
         return Condition(level=None, clear=clear, value=top_p, threshold=None)
     level: Level = "critical" if best.name == "critical" else "warning"
-    when = "" if best.expected_time_s is None else f" around {best.expected_time_s:.0f}"
+    when = "" if best.expected_time_s is None else f" around {utc_hhmm(best.expected_time_s)}"
     return Condition(
         level=level,
         clear=clear,

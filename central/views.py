@@ -84,8 +84,8 @@ def patrol_json(latest: PatrolPosition, track: Sequence[PatrolPosition], stale: 
     }
 
 
-def camera_json(c: CameraRow, stale: bool) -> dict[str, Any]:
-    return {
+def camera_json(c: CameraRow, stale: bool, lon_lat: tuple[float, float] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "site": c.site,
         "camera": c.camera,
         "state": "stale" if stale and c.state == "online" else c.state,
@@ -93,3 +93,6 @@ def camera_json(c: CameraRow, stale: bool) -> dict[str, Any]:
         "processed_fps": c.processed_fps,
         "capture_fps": c.capture_fps,
     }
+    if lon_lat is not None:  # only where the config gives the camera's position
+        out["lon"], out["lat"] = lon_lat
+    return out

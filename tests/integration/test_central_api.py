@@ -239,3 +239,19 @@ def test_live_events_stream_zone_and_alert_events(svc: CentralService, served: s
     zone = next(d for n, d in got if n == "zone")
     assert alert["zone"] == "za" and alert["kind"] in ("current", "forecast") and alert["state"] == "open"
     assert zone["id"] == "za" and zone["latest"]["density"] == 1.5
+
+
+def test_cameras_carry_the_position_the_config_gives_them(db_url: str) -> None:
+    cameras = [{"id": "cam1", "lon": 8.5399, "lat": 47.3699}, {"id": "cam9", "lon": 8.546, "lat": 47.3725}]
+    cfg = base_config(db_url, users=USERS, cameras=cameras)
+    s = CentralService(cfg, clock=FakeClock(T0 + 300), with_mqtt=False)
+    s.start()
+    try:
+        c = TestClient(s.app)
+        got = {x["camera"]: x for x in c.get("/api/cameras", headers=_token(c, "vera", "viewer-pw")).json()}
+    finally:
+        s.stop()
+    assert (got["cam1"]["lon"], got["cam1"]["lat"]) == (8.5399, 47.3699)
+    assert (got["cam9"]["lon"], got["cam9"]["lat"]) == (8.546, 47.3725)  # placed on the map before it reports
+    assert "lon" not in got["cam2"] and "lat" not in got["cam2"]  # no position configured: keys left out
+    assert got["cam9"]["state"] == "unknown"

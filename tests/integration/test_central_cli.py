@@ -1,4 +1,5 @@
-"""`crowd-central` as a process: run serves the API and the console page, SIGTERM exits cleanly in < 10 s;
+"""`crowd-central` as a process: run serves the API and the console page, logs JSON lines only, and SIGTERM
+exits cleanly in < 10 s even while it works through a backlog;
 hash-password prints an argon2 hash; check-config names the bad key."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from central.auth import verify_password
-from tests.support.central_harness import ZONE_A, EdgeClient, metric, wait_for
+from tests.support.central_harness import ZONE_A, ZONE_B, EdgeClient, metric, wait_for
 from tests.support.mosquitto import MosquittoBroker, free_port
 
 pytestmark = pytest.mark.integration
@@ -53,7 +54,10 @@ def test_run_serves_and_exits_cleanly_on_sigterm(broker: MosquittoBroker, tmp_pa
         "database": {"url": f"sqlite:///{tmp_path / 'c.sqlite'}"},
         "http": {"host": "127.0.0.1", "port": port},
         "users": [{"username": "adam", "role": "admin", "password_env": "CROWD_TEST_ADMIN_PW"}],
-        "zones": [{"id": "za", "camera": "cam1", "edge_zone": "a", "polygon": ZONE_A}],
+        "zones": [
+            {"id": "za", "camera": "cam1", "edge_zone": "a", "polygon": ZONE_A},
+            {"id": "zb", "camera": "cam2", "edge_zone": "b", "polygon": ZONE_B},
+        ],
     }
     path = tmp_path / "central.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -79,6 +83,12 @@ def test_run_serves_and_exits_cleanly_on_sigterm(broker: MosquittoBroker, tmp_pa
         page = httpx.get(f"{base}/")
         if (REPO / "central" / "web" / "index.html").exists():
             assert page.status_code == 200 and "<html" in page.text.lower()
+        # Stop it while it is busy: an edge draining a backlog (every reading its own forecast bin).
+        edge = EdgeClient(broker.port)
+        old = time.time() - 86400.0
+        edge.metrics([metric(i, old + 10.0 * i, 0.3 + 0.001 * i, camera="cam2", zone="b") for i in range(1500)])
+        edge.close()
+        wait_for(lambda: _gauge(httpx.get(f"{base}/metrics", headers=h).text, "central_backlog_rows") > 0, 5, "backlog")
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
@@ -87,11 +97,17 @@ def test_run_serves_and_exits_cleanly_on_sigterm(broker: MosquittoBroker, tmp_pa
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
-    logs = [
-        json.loads(line) for line in (proc.stderr.read() if proc.stderr else "").splitlines() if line.startswith("{")
-    ]
+    assert not (proc.stdout.read() if proc.stdout else "").strip()
+    lines = [line for line in (proc.stderr.read() if proc.stderr else "").splitlines() if line.strip()]
+    logs = [json.loads(line) for line in lines]  # every line a JSON object: nothing unstructured on stderr
+    assert all(isinstance(e, dict) and {"ts", "level", "logger", "msg"} <= set(e) for e in logs)
+    assert any(entry["msg"] == "central started" for entry in logs)
     assert any(entry["msg"] == "central stopped" for entry in logs)
     assert "admin-pw-123" not in json.dumps(logs)
+
+
+def _gauge(text: str, name: str) -> float:
+    return next((float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")), 0.0)
 
 
 def _ok(url: str) -> bool:

@@ -24,6 +24,8 @@ def test_example_config_loads_with_fruin_defaults() -> None:
     assert crossing.camera == "pets09-view001" and cfg.zone_thresholds(crossing).critical == 4.0
     north = next(z for z in cfg.zones if z.id == "pets-crossing-north")
     assert cfg.zone_thresholds(north).warning == 1.5
+    assert cfg.site.timezone == "Europe/London" and cfg.forecast.season_s == 7 * 86400
+    assert cfg.backlog.lag_s == 30 and {c.id for c in cfg.cameras} >= {"pets09-view001"}
 
 
 @pytest.mark.parametrize(
@@ -37,6 +39,11 @@ def test_example_config_loads_with_fruin_defaults() -> None:
         ({"users": [{"username": "a", "role": "admin"}]}, "users.0"),
         ({"alerts": {"pending_s": -1}}, "alerts.pending_s"),
         ({"bogus": 1}, "bogus"),
+        ({"site": {"timezone": "Mars/Olympus"}}, "site.timezone"),
+        ({"cameras": [{"id": "c1", "lon": 8.5}]}, "cameras.0.lat"),
+        ({"cameras": [{"id": "c1", "lon": 47.4, "lat": 95.0}]}, "cameras.0.lat"),
+        ({"cameras": [{"id": "c1", "lon": 8.5, "lat": 47.4}, {"id": "c1", "lon": 8.6, "lat": 47.4}]}, "twice"),
+        ({"backlog": {"lag_s": -5}}, "backlog.lag_s"),
     ],
 )
 def test_config_errors_name_the_key(data: dict[str, object], key: str) -> None:

@@ -31,6 +31,13 @@ def test_forecast_fires_at_the_highest_threshold_reaching_the_probability() -> N
     assert cond.level == "warning" and cond.expected_crossing_at_s == 1000.0 and not cond.clear
 
 
+def test_forecast_message_gives_the_crossing_time_in_utc_not_unix_seconds() -> None:
+    at = 1_795_381_010.0  # 2026-11-22 20:56:50 UTC
+    cond = rules.forecast_crossing([rules.CrossingIn("warning", 2.0, 0.9, at)], TH, p_min=0.6, clear_ratio=0.85)
+    assert cond.message == "forecast: 90% chance to cross 2 persons/m² around 20:56Z"
+    assert "1795381010" not in cond.message
+
+
 def test_forecast_clears_only_well_below_the_probability() -> None:
     low = [rules.CrossingIn("warning", 2.0, 0.55, 1000.0)]
     cond = rules.forecast_crossing(low, TH, p_min=0.6, clear_ratio=0.85)
