@@ -13,6 +13,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -108,9 +109,19 @@ def run_refit(job: RefitJob) -> RefitResult:
 
 
 class BackgroundRefitter:
-    """One daemon thread that runs refits (0.1-0.8 s each) off the evaluator's thread."""
+    """One daemon thread that runs refits (0.1-0.8 s each) off the evaluator's thread.
 
-    def __init__(self, max_pending: int = 10_000, on_done: Callable[[bool], None] | None = None) -> None:
+    A fit is mostly Python holding the GIL, so after each one the thread rests in proportion
+    (`busy_share` 0.5: as long as the fit took), which leaves the evaluator at least its share of the
+    interpreter even when a restart makes every zone's first fit due at once.
+    """
+
+    def __init__(
+        self, max_pending: int = 10_000, on_done: Callable[[bool], None] | None = None, busy_share: float = 0.5
+    ) -> None:
+        if not 0 < busy_share <= 1:
+            raise ValueError(f"busy_share must be in (0, 1], got {busy_share}")
+        self._rest_per_busy = (1.0 - busy_share) / busy_share
         self._q: queue.Queue[RefitJob] = queue.Queue(max_pending)
         self._stop = threading.Event()
         self._on_done = on_done
@@ -138,6 +149,7 @@ class BackgroundRefitter:
                 job = self._q.get(timeout=0.2)
             except queue.Empty:
                 continue
+            started = time.monotonic()
             try:
                 result = run_refit(job)
             except Exception:
@@ -147,6 +159,7 @@ class BackgroundRefitter:
             self.done += 1
             if self._on_done is not None:
                 self._on_done(result.damped is not None)
+            self._stop.wait((time.monotonic() - started) * self._rest_per_busy)
 
 
 class InlineRefitter:
