@@ -27,7 +27,14 @@ from central import rules, views
 from central.clock import Clock
 from central.config import CentralConfig
 from central.events import EventBus, Publisher
-from central.forecasts import BackgroundRefitter, SeriesForecaster, ZoneForecast, make_forecaster
+from central.forecasts import (
+    BackgroundRefitter,
+    InlineRefitter,
+    Refitter,
+    SeriesForecaster,
+    ZoneForecast,
+    make_forecaster,
+)
 from central.messages import AlertMessage, ForecastMessage, alert_topic, forecast_topic
 from central.obs import Telemetry
 from central.patrols import PatrolDistance, PatrolPosition, is_stale, nearest
@@ -131,6 +138,9 @@ class Engine:
         self.refitter = BackgroundRefitter(
             on_done=lambda ok: self.telemetry.refits.labels(result="ok" if ok else "failed").inc()
         )
+        # On an accelerated clock a background refit lands (0.1-0.8 s) x speed later in data time than at real
+        # speed, so forecasts (and scores) would depend on the speed; refitting inline keeps them the same.
+        self._fit_with: Refitter = self.refitter if cfg.clock.speed == 1.0 else InlineRefitter()
 
     # -- start-up: rebuild from the store ----------------------------------------------------------
     def start_up(self) -> None:
@@ -145,7 +155,7 @@ class Engine:
             zr.forecast = forecasts.get(zid)
             if zr.owned:
                 zr.forecaster = make_forecaster(
-                    fc.step_s, fc.horizon_s, season_s=fc.season_s, tz=self.cfg.site.timezone, refitter=self.refitter
+                    fc.step_s, fc.horizon_s, season_s=fc.season_s, tz=self.cfg.site.timezone, refitter=self._fit_with
                 )
                 if zr.latest is not None:
                     since = zr.latest.measured_at - 3 * self.cfg.forecast.horizon_s
