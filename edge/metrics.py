@@ -110,8 +110,8 @@ class ZoneMetricsAggregator:
         # Live sources report intervals without frames as stale; a file simply has none there.
         self.live = live
         self._origin_index: int | None = None
-        self._history: dict[int, deque[tuple[float, F64]]] = {}
-        self._last_pos: dict[int, F64] = {}
+        self._history: dict[int, deque[tuple[float, float, float]]] = {}  # (t_s, x_m, y_m)
+        self._last_pos: dict[int, tuple[float, float]] = {}
         self._crossed: set[tuple[int, str]] = set()
         self._current: _Interval | None = None
         self._last_frame: tuple[int, float] | None = None
@@ -162,29 +162,32 @@ class ZoneMetricsAggregator:
         speeds: dict[int, float] = {}
         headings: dict[int, F64] = {}
         window = self.settings.speed_window_s
+        max_speed = self.settings.max_speed_mps
         seen = set()
-        for tid_raw, pos in zip(obs.track_ids, obs.ground_m, strict=True):
-            tid = int(tid_raw)
+        # Plain floats: this runs for every person on every frame, and numpy's per-call overhead on
+        # two-element arrays cost more than the arithmetic (scripts/bench/edge_fps.py).
+        for tid, (x, y) in zip(obs.track_ids.tolist(), obs.ground_m.tolist(), strict=True):
             seen.add(tid)
-            if not np.isfinite(pos).all():
+            if not (math.isfinite(x) and math.isfinite(y)):
                 continue
             hist = self._history.setdefault(tid, deque())
-            hist.append((obs.t_s, pos))
+            hist.append((obs.t_s, x, y))
             while len(hist) > 2 and obs.t_s - hist[1][0] >= window - 1e-9:
                 hist.popleft()
-            t0, p0 = hist[0]
+            t0, x0, y0 = hist[0]
             # Half a window of history at least: shorter spans turn foot-point jitter into speed.
             if obs.t_s - t0 >= window * 0.5 - 1e-9:
-                disp = pos - p0
-                v = float(np.hypot(*disp)) / (obs.t_s - t0)
-                if v <= self.settings.max_speed_mps:
+                dx, dy = x - x0, y - y0
+                norm = math.hypot(dx, dy)
+                v = norm / (obs.t_s - t0)
+                if v <= max_speed:
                     speeds[tid] = v
-                    norm = float(np.hypot(*disp))
-                    headings[tid] = disp / norm if norm > 0 else np.zeros(2)
-            prev = self._last_pos.get(tid)
-            if prev is not None:
-                self._count_crossings(tid, prev, pos, cur)
-            self._last_pos[tid] = pos
+                    headings[tid] = np.array([dx / norm, dy / norm]) if norm > 0 else np.zeros(2)
+            if self.lines:
+                prev = self._last_pos.get(tid)
+                if prev is not None:
+                    self._count_crossings(tid, prev, (x, y), cur)
+            self._last_pos[tid] = (x, y)
         gone = set(self._history) - seen
         for tid in gone:
             del self._history[tid]
@@ -194,7 +197,7 @@ class ZoneMetricsAggregator:
             self._crossed = {key for key in self._crossed if key[0] not in gone}
         return speeds, headings
 
-    def _count_crossings(self, tid: int, prev: F64, pos: F64, cur: _Interval) -> None:
+    def _count_crossings(self, tid: int, prev: tuple[float, float], pos: tuple[float, float], cur: _Interval) -> None:
         for line in self.lines:
             if (tid, line.id) in self._crossed:
                 continue
