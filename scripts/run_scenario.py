@@ -125,6 +125,9 @@ def central_for(built: BuiltScenario, mqtt_port: int, workdir: Path, password_en
         db_path=workdir / "central.sqlite",
         password_env=password_env,
         alerts={"forecast_min_history_s": FORECAST_MIN_HISTORY_S},
+        # At x900, 30 scaled seconds of "backlog" lag are 33 ms of wall time: ordinary delivery jitter would
+        # send live rows down the backlog lane, evaluated out of order. A replay has no backlog.
+        backlog={"lag_s": 3600.0},
     )
 
 

@@ -122,6 +122,7 @@ def central_config(
     alerts: dict[str, Any] | None = None,
     forecast: dict[str, Any] | None = None,
     patrols: dict[str, Any] | None = None,
+    backlog: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A whole central config around a scenario's (or the demo's) `site` and `zones` sections."""
     cfg: dict[str, Any] = {
@@ -134,7 +135,7 @@ def central_config(
             {"username": "admin", "role": "admin", "password_env": password_env},
         ],
     }
-    for key, section in (("alerts", alerts), ("forecast", forecast), ("patrols", patrols)):
+    for key, section in (("alerts", alerts), ("forecast", forecast), ("patrols", patrols), ("backlog", backlog)):
         if section:
             cfg[key] = section
     return cfg
