@@ -1,6 +1,7 @@
 // The alert list and the critical-alert alarm (flashing banner + generated beep, with a mute that
 // survives reloads).
 
+import { nowS } from "./clock.js";
 import { $, clear, formatAge, formatClock, formatDistance, h } from "./dom.js";
 
 const KIND_LABEL = {
@@ -60,7 +61,7 @@ export class AlertList {
 
   render(alerts) {
     this.last = alerts;
-    const now = Date.now() / 1000;
+    const now = nowS();
     const open = alerts.filter(isOpen);
     const shown = (this.showClosed.checked ? alerts : open).slice().sort(compare);
     this.count.textContent = String(open.length);
@@ -74,7 +75,7 @@ export class AlertList {
 
   /** Refresh the ages without rebuilding the cards (keeps focus and hover). */
   tick() {
-    const now = Date.now() / 1000;
+    const now = nowS();
     for (const node of this.list.querySelectorAll("[data-opened-at]")) {
       node.textContent = formatAge(now - Number(node.dataset.openedAt));
     }

@@ -3,6 +3,7 @@
 import { Alarm, AlertList, isOpen } from "./alerts.js";
 import { api, ApiError, connectEvents, cookie, login, logout, setUnauthorizedHandler } from "./api.js";
 import { renderZoneChart } from "./chart.js";
+import { nowS, serverClock } from "./clock.js";
 import { $ } from "./dom.js";
 import { SiteMap } from "./map.js";
 import { losLetters } from "./palette.js";
@@ -16,7 +17,10 @@ const state = {
   patrols: new Map(),
   cameras: new Map(),
   selectedZone: null,
+  // Until the operator picks a zone, the detail follows the zone that needs attention most.
+  zonePinned: false,
   history: [],
+  historyLoadedAt: null, // central's time of the last history fetch
   stopEvents: null,
 };
 
@@ -64,13 +68,14 @@ function drawDetail() {
   $("detail-name").textContent = zone ? zone.name : "— click a zone on the map";
   renderZoneFigures(zone);
   const chart = $("detail-chart");
-  if (zone) renderZoneChart(chart, { zone, points: state.history, now: Date.now() / 1000 });
+  if (zone) renderZoneChart(chart, { zone, points: state.history, now: nowS() });
   else chart.replaceChildren();
 }
 
 async function loadHistory() {
   const id = state.selectedZone;
   if (!id) return;
+  state.historyLoadedAt = nowS();
   try {
     const body = await api(`/api/zones/${encodeURIComponent(id)}/history?minutes=30`);
     if (state.selectedZone === id) {
@@ -82,11 +87,41 @@ async function loadHistory() {
   }
 }
 
-function selectZone(id) {
+/** The operator's choice (pinned), or the page's own when it follows the most urgent zone. */
+function selectZone(id, { pinned = true } = {}) {
+  if (pinned) state.zonePinned = true;
+  if (id === state.selectedZone) return;
   state.selectedZone = id;
   state.history = [];
   redraw();
   loadHistory();
+}
+
+/** Open critical alert first, then any open alert, then the density closest to its warning level. */
+function urgentZone() {
+  const alertRank = new Map();
+  for (const alert of state.alerts.values()) {
+    if (!isOpen(alert)) continue;
+    alertRank.set(alert.zone, Math.max(alertRank.get(alert.zone) ?? 0, alert.level === "critical" ? 2 : 1));
+  }
+  const load = (zone) => {
+    const latest = zone.latest;
+    if (!latest || latest.stale || !Number.isFinite(latest.density)) return -1;
+    const warning = zone.thresholds?.warning;
+    return warning > 0 ? latest.density / warning : latest.density;
+  };
+  let best = null;
+  for (const zone of state.zones.values()) {
+    const key = [alertRank.get(zone.id) ?? 0, load(zone)];
+    if (!best || key[0] > best.key[0] || (key[0] === best.key[0] && key[1] > best.key[1])) best = { id: zone.id, key };
+  }
+  return best && (best.key[0] > 0 || best.key[1] >= 0) ? best.id : null;
+}
+
+function followUrgent() {
+  if (state.zonePinned && state.zones.has(state.selectedZone)) return;
+  const id = urgentZone();
+  if (id) selectZone(id, { pinned: false });
 }
 
 /** Everything from scratch: on login and after every (re)connect of the event stream. */
@@ -97,6 +132,8 @@ async function refetch() {
     api("/api/alerts?state=all"),
     api("/api/patrols"),
     api("/api/cameras"),
+    // Central's clock too: after a restart it may run at another speed.
+    serverClock.sync(),
   ]);
   if (!state.site || JSON.stringify(site) !== JSON.stringify(state.site)) {
     state.site = site;
@@ -110,13 +147,15 @@ async function refetch() {
   state.patrols = new Map(patrols.map((p) => [p.id, p]));
   state.cameras = new Map(cameras.map((c) => [`${c.site}/${c.camera}`, c]));
   for (const alert of alerts) alarm.consider(alert, zoneName(alert.zone));
-  if (!state.selectedZone || !state.zones.has(state.selectedZone)) {
-    // Start on the zone that needs attention most, so the chart is never empty when there is data.
-    const worst = [...state.zones.values()].filter((z) => z.latest).sort((a, b) => b.latest.density - a.latest.density)[0];
-    state.selectedZone = worst?.id ?? null;
+  if (!state.zones.has(state.selectedZone)) {
+    state.zonePinned = false;
+    state.selectedZone = null;
   }
+  const before = state.selectedZone;
+  followUrgent();
   redraw();
-  loadHistory();
+  // followUrgent() loads the history of a newly chosen zone; refresh a kept one (events were missed).
+  if (state.selectedZone === before) loadHistory();
 }
 
 function setConnection(status) {
@@ -142,12 +181,13 @@ function startEvents() {
           const last = state.history[state.history.length - 1];
           if (!last || zone.latest.measured_at > last.measured_at) state.history.push(zone.latest);
         }
-        if (!state.selectedZone) selectZone(zone.id);
+        if (!state.selectedZone) followUrgent();
         redraw();
       },
       alert: (alert) => {
         state.alerts.set(alert.id, alert);
         alarm.consider(alert, zoneName(alert.zone));
+        followUrgent();
         redraw();
       },
       patrol: (patrol) => {
@@ -255,10 +295,15 @@ function wire() {
   setInterval(() => {
     alertList.tick();
     tickCameras();
+    if (!state.me) return;
+    // The chart's time axis moves with central's clock, which may run faster than ours.
+    drawDetail();
+    // History is refetched every 5 minutes of central's time to fill gaps the live stream left.
+    if (state.historyLoadedAt !== null && nowS() - state.historyLoadedAt > 300) loadHistory();
   }, 1000);
-  // The chart's time axis moves with the clock; history is refetched now and then to catch gaps.
+  // Re-read central's clock now and then, so an estimate never drifts for long.
   setInterval(() => {
-    if (state.me) loadHistory();
+    if (state.me) serverClock.sync();
   }, 60000);
   window.addEventListener("resize", () => redraw());
 }

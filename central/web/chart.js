@@ -127,7 +127,8 @@ export function renderZoneChart(container, { zone, points, now }) {
   }
 
   svg.append(s("path", { d: path(recent.map((p) => [x(p.measured_at), yMain(p.density)])), class: "line line-density" }));
-  svg.append(s("line", { x1: x(now), x2: x(now), y1: MARGIN.top, y2: height - MARGIN.bottom, class: "now" }));
+  // data-t: the time the line stands for (central's clock), for tests and tooling.
+  svg.append(s("line", { x1: x(now), x2: x(now), y1: MARGIN.top, y2: height - MARGIN.bottom, class: "now", "data-t": now.toFixed(3) }));
   svg.append(s("text", { x: x(now) + 4, y: MARGIN.top + 10, class: "now-label", text: "now" }));
   svg.append(s("text", { x: x(now) + 4, y: MARGIN.top + 24, class: "now-label forecast-label", text: "forecast →" }));
 

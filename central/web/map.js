@@ -254,53 +254,97 @@ export class SiteMap {
         this.zonePaths.delete(id);
       }
     }
-    for (const zone of zones) {
-      const xy = zone.polygon.map(([lon, lat]) => this.projection.toXY(lon, lat));
-      const latest = zone.latest;
-      const letter = latest && !latest.stale ? latest.los : null;
-      const fill = letter ? losColour(letter, this.letters) : NO_DATA_COLOUR;
-      const classes = ["zone"];
-      if (latest?.stale) classes.push("zone-stale");
-      if (!latest) classes.push("zone-nodata");
-      if (alertZones.has(zone.id)) classes.push("zone-alerting");
-      if (zone.id === selectedZone) classes.push("zone-selected");
-      const path = this.zonePath(zone.id);
-      const attrs = {
-        d: pathOf(xy),
-        class: classes.join(" "),
-        fill,
-        "data-los": letter || "",
-        "data-fill": fill,
-        "aria-label": `Zone ${zone.name}, level ${letter || "no data"}`,
-      };
-      for (const [key, value] of Object.entries(attrs)) {
-        if (path.getAttribute(key) !== value) path.setAttribute(key, value);
-      }
-      path.firstChild.textContent = zone.name;
-      if (path.parentNode !== layer) layer.append(path);
+    const shapes = zoneShapes(zones, this.projection);
+    // Larger zones underneath, so a zone inside another stays visible and clickable.
+    const order = shapes.slice().sort((a, b) => b.area - a.area);
+    for (const shape of order) this.drawZone(shape, { alertZones, selectedZone });
+    const paths = order.map((shape) => this.zonePath(shape.zone.id));
+    if (paths.some((path, i) => layer.children[i] !== path)) layer.append(...paths);
 
-      const [cx, cy] = centroid(xy);
-      // Labels keep their screen size; a zone too small on screen shows only its letter.
-      const widthPx = (Math.max(...xy.map((p) => p[0])) - Math.min(...xy.map((p) => p[0]))) / mpp;
-      const heightPx = (Math.max(...xy.map((p) => p[1])) - Math.min(...xy.map((p) => p[1]))) / mpp;
-      const full = widthPx > 90 && heightPx > 60;
-      const scale = Math.max(0.6, Math.min(1.3, Math.min(widthPx / 140, heightPx / 90)));
-      const ink = letter ? losTextColour(letter, this.letters) : "#ffffff";
-      const halo = ink === "#ffffff" ? "rgba(0,0,0,0.55)" : "rgba(255,255,255,0.45)";
-      const label = s("g", { class: "zone-label", transform: `translate(${cx},${cy})`, fill: ink, stroke: halo, "stroke-width": 3 * mpp });
-      const losSize = 26 * mpp * scale;
-      label.append(s("text", { class: "zone-los", "font-size": losSize, y: full ? -2 * mpp * scale : losSize * 0.35, text: letter || (latest?.stale ? "stale" : "–") }));
-      if (full) {
-        const maxChars = Math.max(4, Math.floor(widthPx / (7.5 * scale)));
-        const name = zone.name.length > maxChars ? `${zone.name.slice(0, maxChars - 1)}…` : zone.name;
-        label.append(s("text", { class: "zone-name", "font-size": 12 * mpp * scale, y: 14 * mpp * scale, text: name }));
-        if (latest && !latest.stale) {
-          const people = `${Math.round(latest.count)} ppl · ${latest.density.toFixed(2)}/m²`;
-          label.append(s("text", { class: "zone-figures", "font-size": 11 * mpp * scale, y: 28 * mpp * scale, text: people }));
-        }
-      }
-      labels.append(label);
+    // Labels keep their screen size. Smaller zones first: they are on top, and a label that would
+    // cover another one is shortened to its letter, or left out.
+    const placed = [];
+    for (const shape of shapes.slice().sort((a, b) => a.area - b.area)) {
+      const label = shape.container ? this.containerLabel(shape, mpp, placed) : this.zoneLabel(shape, mpp, placed);
+      if (label) labels.append(label);
     }
+  }
+
+  drawZone({ zone, xy, container }, { alertZones, selectedZone }) {
+    const latest = zone.latest;
+    const letter = latest && !latest.stale ? latest.los : null;
+    const fill = letter ? losColour(letter, this.letters) : NO_DATA_COLOUR;
+    const classes = ["zone"];
+    if (container) classes.push("zone-container");
+    if (latest?.stale) classes.push("zone-stale");
+    if (!latest) classes.push("zone-nodata");
+    if (alertZones.has(zone.id)) classes.push("zone-alerting");
+    if (zone.id === selectedZone) classes.push("zone-selected");
+    const path = this.zonePath(zone.id);
+    const attrs = {
+      d: pathOf(xy),
+      class: classes.join(" "),
+      fill,
+      style: `--zone-colour:${fill}`,
+      "data-los": letter || "",
+      "data-fill": fill,
+      "aria-label": `Zone ${zone.name}, level ${letter || "no data"}`,
+    };
+    for (const [key, value] of Object.entries(attrs)) {
+      if (path.getAttribute(key) !== value) path.setAttribute(key, value);
+    }
+    if (path.firstChild.textContent !== zone.name) path.firstChild.textContent = zone.name;
+  }
+
+  /** Letter, name and figures at the zone's centre; the letter alone when the zone is small on screen. */
+  zoneLabel({ zone, xy, box }, mpp, placed) {
+    const latest = zone.latest;
+    const letter = latest && !latest.stale ? latest.los : null;
+    const [cx, cy] = centroid(xy);
+    const widthPx = box.w / mpp;
+    const heightPx = box.h / mpp;
+    const scale = Math.max(0.6, Math.min(1.3, Math.min(widthPx / 140, heightPx / 90)));
+    const losSize = 26 * scale;
+    const maxChars = Math.max(4, Math.floor(widthPx / (7.5 * scale)));
+    const name = zone.name.length > maxChars ? `${zone.name.slice(0, maxChars - 1)}…` : zone.name;
+    const figures = latest && !latest.stale ? `${Math.round(latest.count)} ppl · ${latest.density.toFixed(2)}/m²` : null;
+    // Screen-pixel boxes around the centre for the full label and for the letter alone.
+    const fullBox = labelBox(cx / mpp, cy / mpp, Math.min(widthPx, Math.max(losSize, name.length * 7 * scale)), 54 * scale);
+    const letterBox = labelBox(cx / mpp, cy / mpp, losSize, losSize);
+    let full = widthPx > 90 && heightPx > 60 && !collides(fullBox, placed);
+    if (!full && collides(letterBox, placed)) return null;
+    placed.push(full ? fullBox : letterBox);
+
+    const ink = letter ? losTextColour(letter, this.letters) : "#ffffff";
+    const halo = ink === "#ffffff" ? "rgba(0,0,0,0.55)" : "rgba(255,255,255,0.45)";
+    const label = s("g", { class: "zone-label", transform: `translate(${cx},${cy})`, fill: ink, stroke: halo, "stroke-width": 3 * mpp });
+    const size = losSize * mpp;
+    label.append(s("text", { class: "zone-los", "font-size": size, y: full ? -2 * mpp * scale : size * 0.35, text: letter || (latest?.stale ? "stale" : "–") }));
+    if (full) {
+      label.append(s("text", { class: "zone-name", "font-size": 12 * mpp * scale, y: 14 * mpp * scale, text: name }));
+      if (figures) label.append(s("text", { class: "zone-figures", "font-size": 11 * mpp * scale, y: 28 * mpp * scale, text: figures }));
+    }
+    return label;
+  }
+
+  /** A zone holding other zones is mostly hidden under them: its label goes below its bottom edge (the
+   * camera marker sits at the top-left corner). */
+  containerLabel({ zone, box }, mpp, placed) {
+    const latest = zone.latest;
+    const state = latest ? (latest.stale ? "stale" : `${latest.los} · ${Math.round(latest.count)} ppl`) : "no data";
+    const text = `${zone.name} · ${state}`;
+    const at = [box.x, box.y + box.h + 15 * mpp];
+    const size = labelBox(at[0] / mpp + text.length * 3.3, at[1] / mpp - 5, text.length * 6.6, 14);
+    if (collides(size, placed)) return null;
+    placed.push(size);
+    return s("text", {
+      class: "zone-container-label",
+      x: at[0],
+      y: at[1],
+      "font-size": 11 * mpp,
+      "stroke-width": 3 * mpp,
+      text,
+    });
   }
 
   renderCameras(mpp) {
@@ -314,7 +358,8 @@ export class SiteMap {
         const own = zones.filter((z) => z.camera === camera.camera);
         if (own.length === 0) continue;
         const points = own.flatMap((z) => z.polygon.map(([lon, lat]) => this.projection.toXY(lon, lat)));
-        at = [Math.min(...points.map((p) => p[0])), Math.min(...points.map((p) => p[1]))];
+        // Just above the zones' top-left corner, so it hides neither a zone's edge nor its level.
+        at = [Math.min(...points.map((p) => p[0])) + 9 * mpp, Math.min(...points.map((p) => p[1])) - 10 * mpp];
       }
       const r = 9 * mpp;
       const g = s("g", { class: `camera camera-${camera.state}`, transform: `translate(${at[0]},${at[1]})`, "data-camera": camera.camera });
@@ -472,3 +517,47 @@ function dedupe(points) {
 function cameraGlyph(state) {
   return { online: "●", stale: "◐", offline: "✕", stopped: "■" }[state] || "?";
 }
+
+/** Each zone in metres with its area, bounding box, and whether it holds another zone. */
+function zoneShapes(zones, projection) {
+  const shapes = zones.map((zone) => {
+    const xy = zone.polygon.map(([lon, lat]) => projection.toXY(lon, lat));
+    const xs = xy.map((p) => p[0]);
+    const ys = xy.map((p) => p[1]);
+    const box = { x: Math.min(...xs), y: Math.min(...ys), w: Math.max(...xs) - Math.min(...xs), h: Math.max(...ys) - Math.min(...ys) };
+    return { zone, xy, box, area: Math.abs(signedArea(xy)), container: false };
+  });
+  for (const outer of shapes) {
+    outer.container = shapes.some((inner) => inner !== outer && inner.area < outer.area && inside(inner.xy, outer.xy));
+  }
+  return shapes;
+}
+
+function signedArea(points) {
+  let sum = 0;
+  for (let i = 0; i < points.length; i++) {
+    const [x0, y0] = points[i];
+    const [x1, y1] = points[(i + 1) % points.length];
+    sum += x0 * y1 - x1 * y0;
+  }
+  return sum / 2;
+}
+
+/** Whether every vertex of `inner` lies in `outer` (shared edges count: vertices are nudged inwards). */
+function inside(inner, outer) {
+  const [cx, cy] = centroid(inner);
+  return inner.every(([x, y]) => pointInPolygon(x + (cx - x) * 0.01, y + (cy - y) * 0.01, outer));
+}
+
+function pointInPolygon(x, y, ring) {
+  let hit = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) hit = !hit;
+  }
+  return hit;
+}
+
+const labelBox = (cx, cy, w, h) => ({ x0: cx - w / 2, x1: cx + w / 2, y0: cy - h / 2, y1: cy + h / 2 });
+const collides = (box, placed) => placed.some((b) => box.x0 < b.x1 && b.x0 < box.x1 && box.y0 < b.y1 && b.y0 < box.y1);

@@ -1,5 +1,6 @@
 // Smaller panels: edge health table, region result, zone figures, LOS legend.
 
+import { nowS } from "./clock.js";
 import { $, clear, fixed, formatAge, h } from "./dom.js";
 import { losColour, losTextColour } from "./palette.js";
 
@@ -8,7 +9,7 @@ const STATE_GLYPH = { online: "●", stale: "◐", offline: "✕", stopped: "■
 
 export function renderCameras(cameras) {
   const body = clear($("cameras"));
-  const now = Date.now() / 1000;
+  const now = nowS();
   const sorted = cameras.slice().sort((a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || a.camera.localeCompare(b.camera));
   for (const camera of sorted) {
     const fps = Number.isFinite(camera.processed_fps)
@@ -36,7 +37,7 @@ export function renderCameras(cameras) {
 }
 
 export function tickCameras() {
-  const now = Date.now() / 1000;
+  const now = nowS();
   for (const cell of document.querySelectorAll("[data-seen-at]")) {
     const at = Number(cell.dataset.seenAt);
     if (cell.dataset.seenAt !== "" && Number.isFinite(at)) cell.textContent = formatAge(now - at);
@@ -116,5 +117,5 @@ export function renderZoneFigures(zone) {
   ];
   if (crossing) items.push([`${crossing.name} p`, `${Math.round(crossing.probability * 100)} %`]);
   for (const [label, value] of items) box.append(h("span", { class: "fig" }, h("small", { text: label }), h("b", { text: value })));
-  box.append(h("span", { class: "fig fig-age" }, h("small", { text: "measured" }), h("b", { "data-seen-at": latest.measured_at, text: formatAge(Date.now() / 1000 - latest.measured_at) })));
+  box.append(h("span", { class: "fig fig-age" }, h("small", { text: "measured" }), h("b", { "data-seen-at": latest.measured_at, text: formatAge(nowS() - latest.measured_at) })));
 }

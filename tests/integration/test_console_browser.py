@@ -366,3 +366,56 @@ def test_console_reconnects_after_server_restart(central: CentralProcess, mqtt_c
     page.wait_for_selector("[data-zone='gate'][data-los='C']", timeout=20000)
     assert page.evaluate("window.__sameDocument") is True
     assert errors.errors == []
+
+
+@pytest.fixture
+def fast_central(broker: MosquittoBroker, tmp_path: Path) -> Iterator[CentralProcess]:
+    """Central on a clock ten times faster than the wall's, agreeing with it ten minutes ago: its time is
+    an hour and a half ahead of the browser's."""
+    config = central_config(broker, tmp_path)
+    config["clock"] = {"speed": 10.0, "start_s": time.time() - 600}
+    process = CentralProcess(
+        tmp_path / "central", config, [OPERATOR, VIEWER], {SECRET_ENV: "console-test-secret-0123456789"}
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_console_keeps_central_time_on_an_accelerated_clock(
+    fast_central: CentralProcess, mqtt_client: Mqtt, browser: Any
+) -> None:
+    errors = ConsoleErrors()
+    page = sign_in(browser, fast_central, OPERATOR, errors, (1366, 768))
+    # One reading measured at central's now: the detail follows the only zone with data.
+    _, health = alert_api(page, fast_central.url, "/healthz")
+    assert health["clock_speed"] == 10.0
+    publish_series(mqtt_client, "gate", GATE_AREA_M2, [MetricPoint(health["now"], 0.5)], 0)
+    page.wait_for_selector("[data-zone='gate'][data-los='C']", timeout=20000)
+    page.wait_for_selector("#detail-chart line.now", state="attached")
+
+    clocks = page.evaluate(
+        """async () => {
+            const { nowS } = await import('./clock.js');
+            const page = nowS();
+            const chart = Number(document.querySelector('#detail-chart line.now').dataset.t);
+            const health = await (await fetch('/healthz')).json();
+            return { page, chart, central: health.now, browser: Date.now() / 1000 };
+        }"""
+    )
+    # Central is ~5400 s ahead of the browser; the page's estimate is within a round trip of it.
+    assert clocks["central"] - clocks["browser"] > 5000
+    assert clocks["page"] == pytest.approx(clocks["central"], abs=3.0)
+    # The chart is redrawn every wall second: its "now" is at most ~10 central seconds behind.
+    assert clocks["chart"] == pytest.approx(clocks["central"], abs=15.0)
+
+    # Ages run at central's pace: a reading taken at central's now ages 10 s per wall second (on the
+    # browser's clock it would stay "0 s", being in the browser's future).
+    page.wait_for_function(
+        "() => { const m = /^(\\d+) (s|min)$/.exec(document.querySelector('#detail-figures .fig-age b').textContent);"
+        " return m !== null && Number(m[1]) * (m[2] === 'min' ? 60 : 1) >= 20; }",
+        timeout=10000,
+    )
+    assert errors.errors == []

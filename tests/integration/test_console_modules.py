@@ -195,3 +195,38 @@ def test_chart_draws_history_forecast_and_thresholds(page: Any) -> None:
     assert result["full"] == {"density": 30, "band": True, "thresholds": 2, "empty": False}
     assert result["emptyShown"] is True
     assert result["band"] is False
+
+
+def test_server_clock_estimate_runs_at_central_speed(page: Any) -> None:
+    result = page.evaluate(
+        """async () => {
+            const { ServerClock, estimateNow, sampleOf } = await import('./clock.js');
+            // Pure estimate: 2.5 s of wall time at x10 is 25 s of central's time.
+            const pure = estimateNow({ serverNowS: 1000, perfAtMs: 500, speed: 10 }, 3000);
+            // A clock fed by a twin of /healthz and a hand-driven performance.now().
+            let perf = 100;
+            const readings = [{ now: 5000, clock_speed: 10 }, { now: 9000, clock_speed: 1 }];
+            const clock = new ServerClock(async () => { perf += 40; return readings.shift(); }, () => perf);
+            const before = clock.now();  // browser time until the first reading
+            await clock.sync();          // read at perf 100..140: the middle is 120
+            perf = 1120;
+            const afterOneSecond = [clock.now(), clock.speed];
+            await clock.sync();          // central restarted at x1
+            perf += 2000;
+            const restarted = [clock.now(), clock.speed];
+            const failing = new ServerClock(async () => { throw new Error('down'); }, () => perf);
+            const failed = await failing.sync();
+            return { pure, before, afterOneSecond, restarted, failed,
+                     noTime: sampleOf({ status: 'degraded' }, 0), badSpeed: sampleOf({ now: 1, clock_speed: 0 }, 0).speed,
+                     browser: Date.now() / 1000 };
+        }"""
+    )
+    assert result["pure"] == pytest.approx(1025.0)
+    assert result["before"] == pytest.approx(result["browser"], abs=5)
+    # One wall second after the reading's midpoint at x10: ten seconds of central's time.
+    assert result["afterOneSecond"] == [pytest.approx(5010.0), 10]
+    # The second reading (perf 1120..1160, middle 1140), read at perf 3160: 2.02 s later at x1.
+    assert result["restarted"] == [pytest.approx(9002.02), 1]
+    assert result["failed"] is False
+    assert result["noTime"] is None
+    assert result["badSpeed"] == 1
