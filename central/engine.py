@@ -43,6 +43,8 @@ from central.zones import Zone, ZoneRegistry
 
 log = logging.getLogger(__name__)
 
+DRAIN_HOLD_S = 2.0  # a zone's live rows wait this long after its last backlog message arrived
+
 
 @dataclass(frozen=True)
 class CameraStatus:
@@ -123,6 +125,13 @@ class Engine:
         self._backlog_cursor = 0  # backlog lane: every backlog row up to this id is evaluated
         self._backlog_scan = 0  # backlog rows up to this id are evaluated or in the buffer
         self._backlog_buf: deque[StoredMetric] = deque()
+        # Per zone: the highest backlog row id seen, and when ingest last received a backlog message.
+        # While a zone has backlog left, its live rows are held back and evaluated after it, in order:
+        # a forecaster cannot take late data into its state, so its stream must not be turned around.
+        self._zone_backlog_id: dict[str, int] = {}
+        self._zones_scanned = 0
+        self._draining: dict[str, float] = {}  # zone -> time.monotonic(), written by the ingest thread
+        self._held: dict[str, list[StoredMetric]] = {}
         self._backlog_counted_at = -math.inf
         self.backlog_rows_done = 0  # backlog rows evaluated since start-up
         self._audit_cursor = 0
@@ -145,6 +154,7 @@ class Engine:
     # -- start-up: rebuild from the store ----------------------------------------------------------
     def start_up(self) -> None:
         self._cursor = self._backlog_cursor = self._backlog_scan = self.store.max_metric_id()
+        self._zones_scanned = self._cursor
         self._audit_cursor = self.store.max_audit_id()
         latest = self.store.latest_metric_per_zone()
         forecasts = self.store.latest_forecasts()
@@ -206,14 +216,22 @@ class Engine:
         touched: set[str] = set()
         upto = self.store.max_metric_id()
         lag = self.cfg.backlog.lag_s
+        if upto > self._zones_scanned:
+            for zid, top in self.store.backlog_zones(self._zones_scanned, upto, lag).items():
+                self._zone_backlog_id[zid] = max(top, self._zone_backlog_id.get(zid, 0))
+            self._zones_scanned = upto
         live = self.store.metrics_in_lane(self._cursor, upto, backlog=False, lag_s=lag, limit=batch)
         for stored in live:
+            if self._in_backlog(stored.row.zone):
+                self._held.setdefault(stored.row.zone, []).append(stored)
+                continue
             self._on_metric(stored.row, now)
             touched.add(stored.row.zone)
         self._cursor = live[-1].id if len(live) >= batch else max(self._cursor, upto)
         if live:
             self.telemetry.ingest_lag.set(max(0.0, now - live[-1].row.measured_at))
         n_backlog = self._backlog_slice(now, touched)
+        self._release_held(now, touched)
         for zid in touched:
             zr = self._zones[zid]
             if zr.unpublished is not None:
@@ -254,6 +272,23 @@ class Engine:
             self._backlog_counted_at = time.monotonic()
             self.telemetry.backlog_rows.set(self.backlog_pending())
         return done
+
+    def note_backlog(self, zone: str) -> None:
+        """Ingest received a backlog message for this zone (called on the MQTT thread, before it is stored)."""
+        self._draining[zone] = time.monotonic()
+
+    def _in_backlog(self, zone: str) -> bool:
+        if self._zone_backlog_id.get(zone, 0) > self._backlog_cursor:
+            return True
+        # Covers the moment between receiving a backlog message and seeing it stored.
+        return time.monotonic() - self._draining.get(zone, -math.inf) < DRAIN_HOLD_S
+
+    def _release_held(self, now: float, touched: set[str]) -> None:
+        for zid in [z for z in self._held if not self._in_backlog(z)]:
+            for stored in sorted(self._held[zid], key=lambda m: (m.row.measured_at, m.id)):
+                self._on_metric(stored.row, now)
+            del self._held[zid]  # only now: `cursor` (read by other threads) counts held rows as not done
+            touched.add(zid)
 
     def backlog_pending(self) -> int:
         """Backlog rows stored but not evaluated yet (a count query: call it now and then, not per row)."""
@@ -567,7 +602,8 @@ class Engine:
     @property
     def cursor(self) -> int:
         """Every stored row with an id up to this one has been evaluated (both lanes)."""
-        return min(self._cursor, self._backlog_cursor)
+        held = min((rows[0].id for rows in self._held.values() if rows), default=self._cursor + 1)
+        return min(self._cursor, self._backlog_cursor, held - 1)
 
 
 def _patrols_moved(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> bool:

@@ -94,6 +94,10 @@ class Refitter(Protocol):
         """Queue a refit; False when it cannot be taken now (try again later)."""
         ...
 
+    def queued(self) -> int:
+        """Jobs waiting that have not started yet."""
+        ...
+
 
 def run_refit(job: RefitJob) -> RefitResult:
     """The statsmodels fits of `ZoneForecaster.refit()`, on a snapshot instead of the live forecaster."""
@@ -143,6 +147,9 @@ class BackgroundRefitter:
             return False
         return True
 
+    def queued(self) -> int:
+        return self._q.qsize()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
@@ -173,8 +180,14 @@ class InlineRefitter:
         job.deliver(run_refit(job))
         return True
 
+    def queued(self) -> int:
+        return 0
+
 
 RETRY_AFTER_READINGS = 60  # after a failed or refused refit, wait this many readings before the next try
+APPLY_AFTER_BINS = 2  # a refit's parameters go in when the data reaches this many bins past its snapshot
+REFIT_WAIT_S = 5.0  # at that point, wait up to this long for a fit that is running or nearly so
+WAIT_QUEUE = 4  # ... but not when more fits than this wait ahead (a restart): never stall the evaluator long
 
 
 class LibraryForecaster:
@@ -210,19 +223,23 @@ class LibraryForecaster:
         self._lock = threading.Lock()
         self._ready: RefitResult | None = None
         self._in_flight = False
+        self._arrived = threading.Event()
+        self._apply_at_s = math.inf
+        self._late = False  # the result missed its data time: install it whenever it comes
         self._next_try_n = 0
+        self._step_s = float(step_s)
         self.refits_applied = 0
 
     def update(self, t_s: float, value: float) -> None:
-        self._apply_ready()
+        self._apply_ready(t_s)
         self._fc.update(t_s, value)
         self._n += 1
-        self._maybe_refit()
+        self._maybe_refit(t_s)
 
     def forecast(self, thresholds: dict[str, float], now_s: float | None) -> ZoneForecast | None:
         if self._n == 0:
             return None
-        self._apply_ready()
+        self._apply_ready(now_s)
         f = self._fc.forecast(thresholds, now_s=now_s)
         return ZoneForecast(
             origin_s=float(f.origin_s),
@@ -249,15 +266,18 @@ class LibraryForecaster:
     def refit_in_flight(self) -> bool:
         return self._in_flight
 
-    def _maybe_refit(self) -> None:
+    def _maybe_refit(self, t_s: float) -> None:
         if self._refitter is None or self._in_flight or self._n < self._next_try_n or not self._fc.refit_due:
             return
         from forecasting.zone import FIT_WINDOW_BINS
 
         _, values, inflow = self._fc.history_with_inflow()  # fresh arrays: the snapshot shares nothing
         job = RefitJob(values[-FIT_WINDOW_BINS:].copy(), inflow[-FIT_WINDOW_BINS:].copy(), self._deliver)
+        self._arrived.clear()
         if self._refitter.submit(job):
-            self._in_flight = True
+            self._in_flight, self._late = True, False
+            # In data time, so a replay of the same stream installs it at the same bin (same forecasts).
+            self._apply_at_s = (math.floor(t_s / self._step_s) + APPLY_AFTER_BINS) * self._step_s
         else:
             self._next_try_n = self._n + RETRY_AFTER_READINGS
 
@@ -265,11 +285,20 @@ class LibraryForecaster:
         """Called on the refitter's thread: only park the result."""
         with self._lock:
             self._ready = result
+        self._arrived.set()
 
-    def _apply_ready(self) -> None:
-        """The safe point: on the owner's thread, between updates."""
+    def _apply_ready(self, t_s: float | None) -> None:
+        """The safe point: on the owner's thread, between updates, once the data reaches `_apply_at_s`."""
         if not self._in_flight:
             return
+        due = t_s is None or t_s >= self._apply_at_s
+        if not self._late:
+            if not due:
+                return
+            if not self._arrived.is_set() and self._refitter is not None and self._refitter.queued() <= WAIT_QUEUE:
+                self._arrived.wait(REFIT_WAIT_S)  # running or next in line: a fit takes 0.1-0.8 s
+            # Still missing (a queue of fits after a restart): never stall for it, take it when it comes.
+            self._late = not self._arrived.is_set()
         with self._lock:
             result, self._ready = self._ready, None
         if result is None:

@@ -340,6 +340,8 @@ class Ingest:
             self.writer.put(_Pending(None, msg.mid, msg.qos))
             return
         backlog = now - row.measured_at > self.cfg.backlog.lag_s
+        if backlog:
+            self.engine.note_backlog(row.zone)
         self.writer.put(_Pending(row, msg.mid, msg.qos), backlog=backlog)
 
     def _route_other(self, topic: str, payload: bytes) -> None:

@@ -137,6 +137,17 @@ class Store:
         with self.engine.connect() as conn:
             return [_stored_metric(r._mapping) for r in conn.execute(q)]
 
+    def backlog_zones(self, after_id: int, upto_id: int, lag_s: float) -> dict[str, int]:
+        """Zones with backlog rows among after_id < id <= upto_id, each with its highest such id."""
+        m = s.metrics.c
+        q = (
+            select(m.zone, func.max(m.id))
+            .where(and_(m.id > after_id, m.id <= upto_id, (m.received_at - m.measured_at) > lag_s))
+            .group_by(m.zone)
+        )
+        with self.engine.connect() as conn:
+            return {str(zone): int(top) for zone, top in conn.execute(q)}
+
     def count_backlog(self, after_id: int, upto_id: int, lag_s: float) -> int:
         m = s.metrics.c
         q = (

@@ -79,6 +79,7 @@ class OnlineEngine:
         names = [m.name for m in self.models]
         # Averaging the trend and profile forecasts hedges between them (a classic forecast combination).
         self.combine = (names.index("ets_damped"), names.index("profile")) if "profile" in names else None
+        self.profile_ready = np.zeros(n_series, dtype=bool)
         if self.combine:
             names.append("ets_profile_mean")
         self.model_names = tuple(names)
@@ -154,6 +155,9 @@ class OnlineEngine:
         each = [model.paths(self.H, future_slots) for model in self.models]
         if self.combine:
             each.append(0.5 * (each[self.combine[0]] + each[self.combine[1]]))
+            profile = self.models[self.combine[1]]
+            assert isinstance(profile, SeasonalProfile)
+            self.profile_ready = profile.learned(future_slots)
         paths = np.stack(each)
         self._paths = paths
         self.buffer[:, self.t % self.ring] = paths[:, :, self.horizons - 1].astype(np.float32)
@@ -180,6 +184,11 @@ class OnlineEngine:
         if self.inflow is not None:
             i = self.model_names.index(self.inflow.name)
             score[i] = np.where(self.inflow.ready, score[i], np.inf)  # unfitted, it is just persistence
+        if self.combine:
+            # An unlearned profile is a smoothed level: flat through a ramp. It competes once it knows the
+            # coming slots (a day of history for these times of day).
+            for i in (self.combine[1], len(self.model_names) - 1):
+                score[i] = np.where(self.profile_ready, score[i], np.inf)
         best = np.argmin(score, axis=0)
         nothing_scored = ~np.isfinite(score).any(axis=0)
         # Without a track record a damped trend is the safer default: it follows ramps, and damping

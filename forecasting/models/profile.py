@@ -42,6 +42,17 @@ class SeasonalProfile:
         coarse = np.where(self.sub_count[:, ss] >= 1, self.sub_delta[:, ss], 0.0)
         return np.where(self.count[:, s] >= MIN_SLOT_COUNT, fine, coarse)
 
+    def learned(self, future_slots: np.ndarray | None) -> np.ndarray:
+        """(n,) True where every slot ahead has a learned change (its own or the day profile's): before
+        that the profile is only a smoothed level and must not be chosen over the trend models."""
+        if future_slots is None or len(future_slots) == 0:
+            return np.zeros(self.level.shape[0], dtype=bool)
+        s = np.asarray(future_slots, dtype=np.int64) % self.period
+        seen = self.count[:, s] >= 1
+        if self.sub_period is not None:
+            seen |= self.sub_count[:, s % self.sub_period] >= 1
+        return np.asarray(seen.all(axis=1))
+
     def update(self, y: np.ndarray, observed: np.ndarray, slot: int | None) -> None:
         delta = self._delta_at(np.array([slot]))[:, 0] if slot is not None else 0.0
         pred = self.level + delta

@@ -160,3 +160,26 @@ def test_late_rows_land_at_their_time_without_reopening_or_duplicating_alerts(
     za = [a for a in svc.store.list_alerts("all") if a.zone == "za" and a.kind == "current"]
     assert [a.id for a in za] == [opened[0].id] and za[0].state == "cleared"
     assert not svc.store.list_alerts("open")
+
+
+def test_a_zone_draining_its_queue_is_evaluated_in_order_live_tail_last(
+    svc: CentralService, broker: MosquittoBroker
+) -> None:
+    # An edge drains 50 minutes of a steady rise (0.2 -> 1.5 persons/m², one reading a second) at once and
+    # in order: the last 30 readings are live, the rest backlog. Evaluated tail first, the zone's rules
+    # would see 1.5 first and open the alert then, ignoring the older rows; in order, the alert opens
+    # where the rise crossed the warning level (1.0), long before the tail.
+    n = 3000
+    rising = [metric(i, NOW - n + 1.0 + i, 0.2 + 1.3 * (i + 1) / n) for i in range(n)]
+    crossed_at = next(b["measured_at"] for b in rising if b["density"] >= 1.0)
+    edge = EdgeClient(broker.port)
+    try:
+        edge.metrics(rising)
+    finally:
+        edge.close()
+    wait_for(lambda: svc.engine.cursor >= svc.store.max_metric_id() == n, 60, "every row evaluated")
+    current = [a for a in svc.store.list_alerts("all") if a.zone == "za" and a.kind == "current"]
+    assert len(current) == 1
+    assert crossed_at + 20.0 <= current[0].opened_at_s <= crossed_at + 25.0  # pending_s after the crossing
+    za = next(z for z in svc.engine.zones_view() if z["id"] == "za")
+    assert za["latest"]["measured_at"] == NOW

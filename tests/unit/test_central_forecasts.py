@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 
@@ -30,6 +29,9 @@ class HeldRefitter:
     def submit(self, job: RefitJob) -> bool:
         self.jobs.append(job)
         return True
+
+    def queued(self) -> int:
+        return 1000  # a long queue ahead: the forecaster must not wait for its fit
 
 
 def _feed(fc: LibraryForecaster, n: int, start: int = 0, flat: bool = False) -> None:
@@ -80,30 +82,23 @@ def test_a_failed_fit_is_retried_only_after_more_readings() -> None:
     assert len(held.jobs) == 2
 
 
-def test_inline_twin_and_background_thread_both_install_a_refit() -> None:
+def test_refits_go_in_at_the_same_data_time_inline_or_in_the_background() -> None:
+    # Same stream, same forecasts: a replay must raise the same forecast alerts whatever the threads did.
     inline = InlineRefitter()
     a = LibraryForecaster(STEP, 600.0, refitter=inline)
-    _feed(a, 60)
-    _feed(a, 1, start=60)
-    assert inline.jobs == 1 and a.refits_applied == 1
-
     bg = BackgroundRefitter()
     bg.start()
     try:
         b = LibraryForecaster(STEP, 600.0, refitter=bg)
-        _feed(b, 60)
-        assert b.refit_in_flight
-        done = threading.Event()
-        for _ in range(600):
-            if bg.done:
-                done.set()
-                break
-            done.wait(0.05)
-        assert done.is_set(), "the background refit never finished"
-        _feed(b, 1, start=60)
+        for fc in (a, b):
+            _feed(fc, 80)
     finally:
         bg.stop()
-    assert b.refits_applied == 1 and not b._fc.refit_due
+    assert inline.jobs == 1 and a.refits_applied == 1 and b.refits_applied == 1 and bg.done == 1
+    fa = a.forecast({"warning": 2.0}, now_s=T0 + 80 * STEP)
+    fb = b.forecast({"warning": 2.0}, now_s=T0 + 80 * STEP)
+    assert fa is not None and fb is not None
+    assert fa.yhat == fb.yhat and fa.hi95 == fb.hi95 and fa.crossings == fb.crossings
 
 
 def test_a_full_refit_queue_refuses_and_the_forecaster_tries_later() -> None:
@@ -113,3 +108,17 @@ def test_a_full_refit_queue_refuses_and_the_forecaster_tries_later() -> None:
     _feed(first, 40)
     _feed(second, 40)
     assert first.refit_in_flight and not second.refit_in_flight
+
+
+def test_the_week_profile_competes_only_once_it_has_seen_the_coming_times_of_day() -> None:
+    fc = LibraryForecaster(60.0, 600.0, season_s=7 * 86400.0, tz="UTC")
+    t0 = 1_800_000_000.0 - (1_800_000_000.0 % 86400)  # a UTC midnight
+    for i in range(60):  # an hour's steady ramp on a new zone
+        fc.update(t0 + 60.0 * i, 0.2 + 0.02 * i)
+    f = fc.forecast({"warning": 2.0}, now_s=t0 + 3600.0)
+    assert f is not None and f.model not in ("profile", "ets_profile_mean")
+    assert not fc._fc.engine.profile_ready.any()  # nothing known yet about the next ten minutes of the day
+    for i in range(60, 3 * 1440):  # three days of a daily rise and fall
+        fc.update(t0 + 60.0 * i, 1.0 + 0.8 * math.sin(2 * math.pi * (i % 1440) / 1440))
+    assert fc.forecast({"warning": 2.0}, now_s=t0 + 3 * 86400.0) is not None
+    assert fc._fc.engine.profile_ready.all()
