@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 NOW = 1_800_100_000.0  # central's (fake) clock; live data is measured just before it
 N_BACKLOG = 4000
-LIVE_ALERT_BOUND_S = 3.0
+LIVE_ALERT_BOUND_S = 5.0  # the backlog itself takes 10-25 s to evaluate here; measured 0.3-2.1 s
 OP_HASH = hash_password("operator-pw")
 
 
