@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecasting.crossing import any_step_probability, first_crossing_time
-from forecasting.engine import EngineSettings, OnlineEngine
-from forecasting.resample import check_step
-from forecasting.seasons import LocalClock, SeasonGrid
+from forecasting.engine import OnlineEngine
+from forecasting.grid import ForecastGrid
+from forecasting.seasons import LocalClock
 
 
 @dataclass(frozen=True)
@@ -47,22 +47,10 @@ class BatchForecaster:
         min_history: int = 3,
         nonnegative: bool = True,
     ) -> None:
-        self.step_s = check_step(step_s)
-        if not math.isfinite(horizon_s) or horizon_s < self.step_s:
-            raise ValueError(f"horizon_s must be at least one step ({self.step_s} s), got {horizon_s!r}")
-        self.horizon_steps = math.ceil(horizon_s / self.step_s - 1e-9)
-        self.season = SeasonGrid.make(season_s, self.step_s) if season_s else None
+        grid = ForecastGrid.make(step_s, horizon_s, season_s)
+        self.step_s, self.horizon_steps, self.season = grid.step_s, grid.horizon_steps, grid.season
         self.clock = LocalClock(tz)
-        self.engine = OnlineEngine(
-            n_series,
-            EngineSettings(
-                horizon_steps=self.horizon_steps,
-                season_slots=self.season.n_slots if self.season else None,
-                sub_season_slots=self.season.sub_slots if self.season else None,
-                min_history=max(1, min_history),
-                nonnegative=nonnegative,
-            ),
-        )
+        self.engine = OnlineEngine(n_series, grid.engine_settings(min_history=min_history, nonnegative=nonnegative))
         self.n_series = n_series
         self._origin_s = math.nan
 

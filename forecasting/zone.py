@@ -9,11 +9,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from forecasting.crossing import any_step_probability, first_crossing_time
-from forecasting.engine import EngineSettings, OnlineEngine
+from forecasting.engine import OnlineEngine
+from forecasting.grid import ForecastGrid
 from forecasting.models.damped import DampedParams, fit_damped_params
 from forecasting.models.inflow import InflowParams, fit_inflow_params
-from forecasting.resample import bin_index, check_step
-from forecasting.seasons import LocalClock, SeasonGrid
+from forecasting.resample import bin_index
+from forecasting.seasons import LocalClock
 from forecasting.types import Forecast, ThresholdCrossing
 
 FIT_MIN_OBS = 30
@@ -43,22 +44,13 @@ class ZoneForecaster:
         min_scale: float = 0.0,
         auto_refit: bool = True,
     ) -> None:
-        self.step_s = check_step(step_s)
-        if not math.isfinite(horizon_s) or horizon_s < self.step_s:
-            raise ValueError(f"horizon_s must be at least one step ({self.step_s} s), got {horizon_s!r}")
-        self.horizon_steps = math.ceil(horizon_s / self.step_s - 1e-9)
-        self.season = SeasonGrid.make(season_s, self.step_s) if season_s else None
+        grid = ForecastGrid.make(step_s, horizon_s, season_s)
+        self.step_s, self.horizon_steps, self.season = grid.step_s, grid.horizon_steps, grid.season
         self.clock = LocalClock(tz)
         self.engine = OnlineEngine(
             1,
-            EngineSettings(
-                horizon_steps=self.horizon_steps,
-                season_slots=self.season.n_slots if self.season else None,
-                sub_season_slots=self.season.sub_slots if self.season else None,
-                min_history=max(1, min_history),
-                nonnegative=nonnegative,
-                min_scale=min_scale,
-                with_inflow=True,
+            grid.engine_settings(
+                min_history=min_history, nonnegative=nonnegative, min_scale=min_scale, with_inflow=True
             ),
         )
         self.refit_every = max(1, refit_every)
