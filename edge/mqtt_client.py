@@ -45,7 +45,16 @@ from edge.messages import (
     status_topic,
 )
 from edge.outbox import Envelope, Outbox
-from edge.publishing import HealthSource, PipelineHealth, WallClock, edge_version, measured_at, to_message
+from edge.publishing import (
+    HealthSource,
+    PipelineHealth,
+    PublisherFigures,
+    WallClock,
+    measured_at,
+    stats_message,
+    status_message,
+    to_message,
+)
 from edge.types import ZoneMetrics
 
 __all__ = ["Credentials", "MqttPublisher", "publisher_for", "resolve_credentials", "should_fall_back_to_311"]
@@ -389,31 +398,22 @@ class MqttPublisher:
     # -- messages ---------------------------------------------------------------------------------
 
     def _status(self, state: str) -> StatusMessage:
-        return StatusMessage.model_validate(
-            {
-                "site": self.site,
-                "camera": self.camera,
-                "state": state,
-                "version": edge_version(),
-                "started_at": self.started_at,
-                "at": self._clock(),
-            }
+        return status_message(
+            site=self.site, camera=self.camera, state=state, started_at=self.started_at, at=self._clock()
         )
 
     def _stats_message(self) -> StatsMessage:
         now = time.monotonic()
         while self._connects and self._connects[0] < now - _HOUR_S:
             self._connects.popleft()
-        health = self._health()
-        return StatsMessage(
-            site=self.site,
-            camera=self.camera,
-            at=self._clock(),
-            **dataclasses.asdict(health),
+        figures = PublisherFigures(
             broker_reconnects_1h=len(self._connects),
             buffered_messages=len(self.outbox),
             queue_dropped=self.outbox.dropped_total - self._dropped_at_start,
             cpu_percent=self._process.cpu_percent(None),
+        )
+        return stats_message(
+            site=self.site, camera=self.camera, health=self._health(), at=self._clock(), publisher=figures
         )
 
 

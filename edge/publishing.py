@@ -24,10 +24,13 @@ __all__ = [
     "MetricsSink",
     "PipelineHealth",
     "Publisher",
+    "PublisherFigures",
     "WallClock",
     "edge_version",
     "health_from",
     "measured_at",
+    "stats_message",
+    "status_message",
     "to_message",
 ]
 
@@ -102,6 +105,36 @@ def to_message(metrics: ZoneMetrics, *, site: str, seq: int, measured_at_s: floa
     return ZoneMetricsMessage.model_validate({**fields, "site": site, "seq": seq, "measured_at": measured_at_s})
 
 
+@dataclass(frozen=True)
+class PublisherFigures:
+    """The publisher's own share of the stats message; the in-memory twin has none to report."""
+
+    broker_reconnects_1h: int = 0
+    buffered_messages: int = 0
+    queue_dropped: int = 0
+    cpu_percent: float = 0.0
+
+
+def stats_message(
+    *, site: str, camera: str, at: float, health: PipelineHealth, publisher: PublisherFigures
+) -> StatsMessage:
+    """The stats message of the real publisher and of its twin, built one way so they cannot drift."""
+    return StatsMessage(site=site, camera=camera, at=at, **dataclasses.asdict(health), **dataclasses.asdict(publisher))
+
+
+def status_message(*, site: str, camera: str, state: str, started_at: float, at: float) -> StatusMessage:
+    return StatusMessage.model_validate(
+        {
+            "site": site,
+            "camera": camera,
+            "state": state,
+            "version": edge_version(),
+            "started_at": started_at,
+            "at": at,
+        }
+    )
+
+
 class Publisher(Protocol):
     """What the pipeline needs from a publisher. Implementations are thread-safe."""
 
@@ -157,16 +190,8 @@ class MemoryPublisher:
         self._health = source
 
     def publish_stats(self) -> StatsMessage:
-        h = self._health()
-        msg = StatsMessage(
-            site=self.site,
-            camera=self.camera,
-            at=self._clock(),
-            **dataclasses.asdict(h),
-            broker_reconnects_1h=0,
-            buffered_messages=0,
-            queue_dropped=0,
-            cpu_percent=0.0,
+        msg = stats_message(
+            site=self.site, camera=self.camera, health=self._health(), at=self._clock(), publisher=PublisherFigures()
         )
         self.stats.append(msg)
         return msg
@@ -175,15 +200,8 @@ class MemoryPublisher:
         self.statuses.append(self._status("stopped"))
 
     def _status(self, state: str) -> StatusMessage:
-        return StatusMessage.model_validate(
-            {
-                "site": self.site,
-                "camera": self.camera,
-                "state": state,
-                "version": edge_version(),
-                "started_at": self.started_at,
-                "at": self._clock(),
-            }
+        return status_message(
+            site=self.site, camera=self.camera, state=state, started_at=self.started_at, at=self._clock()
         )
 
 
