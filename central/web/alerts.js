@@ -36,10 +36,11 @@ function describe(alert, now) {
   const value = Number.isFinite(alert.value) ? alert.value.toFixed(2) : "—";
   const threshold = Number.isFinite(alert.threshold) ? alert.threshold.toFixed(2) : "—";
   if (alert.kind === "forecast" && Number.isFinite(alert.expected_crossing_at)) {
+    // A forecast alert's `value` is central's crossing probability, not a density: show it as p only.
     const inS = alert.expected_crossing_at - now;
-    const when = inS > 0 ? `in ${formatAge(inS)} (${formatClock(alert.expected_crossing_at)})` : `since ${formatClock(alert.expected_crossing_at)}`;
+    const when = inS > 0 ? `in ${formatAge(inS)} (${formatClock(alert.expected_crossing_at)})` : `by ${formatClock(alert.expected_crossing_at)}`;
     const p = Number.isFinite(alert.probability) ? `, p ${Math.round(alert.probability * 100)} %` : "";
-    return `Expected over ${threshold}/m² ${when}${p}; forecast ${value}/m²`;
+    return `Expected over ${threshold}/m² ${when}${p}`;
   }
   if (alert.kind === "current") return `Density ${value}/m², threshold ${threshold}/m²`;
   return "";

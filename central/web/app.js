@@ -262,6 +262,7 @@ function wire() {
   for (const button of document.querySelectorAll("[data-tool]")) {
     button.addEventListener("click", () => setTool(map.setTool(button.dataset.tool)));
   }
+  $("map-fit").addEventListener("click", () => map.fit());
   $("tool-clear").addEventListener("click", () => {
     map.clearRegion();
     setTool(map.setTool(null));

@@ -2,12 +2,14 @@
 // exact enough over a few kilometres), so it needs no tile server and no internet. Optional raster
 // tiles are drawn underneath only when the site config names its own tile server.
 
+import { nowS } from "./clock.js";
 import { clear, s } from "./dom.js";
 import { losColour, losLetters, losTextColour, NO_DATA_COLOUR } from "./palette.js";
 
 const M_PER_DEG_LAT = 110574;
 const M_PER_DEG_LON_EQUATOR = 111320;
 const MAX_TILES = 64;
+const TRACK_S = 300; // patrol track drawn, seconds of central time
 
 export function makeProjection(center) {
   const [lon0, lat0] = center;
@@ -373,18 +375,59 @@ export class SiteMap {
 
   renderPatrols(mpp) {
     const layer = clear(this.layers.patrols);
+    const now = nowS();
     for (const patrol of this.data.patrols) {
       if (!Number.isFinite(patrol.lat) || !Number.isFinite(patrol.lon)) continue;
       const [x, y] = this.projection.toXY(patrol.lon, patrol.lat);
+      const name = patrol.name || patrol.id;
       const g = s("g", { class: `patrol${patrol.stale ? " patrol-stale" : ""}`, "data-patrol": patrol.id });
-      const track = (patrol.track || []).map(([lon, lat]) => this.projection.toXY(lon, lat));
-      if (track.length > 1) g.append(s("path", { d: lineOf(track), class: "patrol-track" }));
+      g.append(s("title", { text: `Patrol ${name}${patrol.stale ? " (position is old)" : ""}, ±${Math.round(patrol.acc_m || 0)} m` }));
+      this.drawTrack(g, patrol, now);
       if (Number.isFinite(patrol.acc_m) && patrol.acc_m > 0) g.append(s("circle", { cx: x, cy: y, r: patrol.acc_m, class: "patrol-accuracy" }));
       g.append(s("circle", { cx: x, cy: y, r: 6 * mpp, class: "patrol-dot" }));
-      g.append(s("text", { x: x + 9 * mpp, y: y + 4 * mpp, "font-size": 12 * mpp, "stroke-width": 3 * mpp, class: "patrol-name", text: patrol.name || patrol.id }));
-      g.append(s("title", { text: `Patrol ${patrol.name || patrol.id}${patrol.stale ? " (position is old)" : ""}, ±${Math.round(patrol.acc_m || 0)} m` }));
+      g.append(s("text", { x: x + 9 * mpp, y: y + 4 * mpp, "font-size": 12 * mpp, "stroke-width": 3 * mpp, class: "patrol-name", text: name }));
       layer.append(g);
+      const pointer = this.offViewPointer(x, y, name, patrol.stale, mpp);
+      if (pointer) layer.append(pointer);
     }
+  }
+
+  /** The last five minutes of track, fading with age: where a patrol is heading matters more than where
+   * it has been, and a full ten-minute track of someone walking a loop covers the map. */
+  drawTrack(g, patrol, now) {
+    const track = (patrol.track || []).filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+    for (let i = 1; i < track.length; i++) {
+      const [lon0, lat0] = track[i - 1];
+      const [lon1, lat1, at] = track[i];
+      const fresh = Number.isFinite(at) ? 1 - Math.max(0, now - at) / TRACK_S : 1;
+      if (fresh <= 0) continue;
+      const d = lineOf([this.projection.toXY(lon0, lat0), this.projection.toXY(lon1, lat1)]);
+      g.append(s("path", { d, class: "patrol-track", "stroke-opacity": (0.9 * fresh * fresh).toFixed(2) }));
+    }
+  }
+
+  /** A patrol outside the view: a small arrow at the map's edge pointing at it, with its name. */
+  offViewPointer(x, y, name, stale, mpp) {
+    const v = this.view;
+    const box = this.svg.getBoundingClientRect();
+    // The visible area is wider or taller than the view box (preserveAspectRatio "meet").
+    const w = Math.max(v.w, box.width * mpp);
+    const h = Math.max(v.h, box.height * mpp);
+    const left = v.x + v.w / 2 - w / 2;
+    const top = v.y + v.h / 2 - h / 2;
+    const inset = 16 * mpp;
+    if (x >= left && x <= left + w && y >= top && y <= top + h) return null;
+    const px = Math.min(Math.max(x, left + inset), left + w - inset);
+    const py = Math.min(Math.max(y, top + inset), top + h - inset);
+    const angle = (Math.atan2(y - py, x - px) * 180) / Math.PI;
+    const g = s("g", { class: `patrol-pointer${stale ? " patrol-stale" : ""}`, transform: `translate(${px},${py})` });
+    g.append(s("title", { text: `Patrol ${name} is outside the map view` }));
+    g.append(s("path", { d: `M${11 * mpp},0L${-6 * mpp},${7 * mpp}L${-2 * mpp},0L${-6 * mpp},${-7 * mpp}Z`, transform: `rotate(${angle})` }));
+    const anchor = px > left + w / 2 ? "end" : "start";
+    const dx = anchor === "end" ? -12 * mpp : 12 * mpp;
+    const dy = py > top + h / 2 ? -8 * mpp : 16 * mpp;
+    g.append(s("text", { x: dx, y: dy, "text-anchor": anchor, "font-size": 11 * mpp, "stroke-width": 3 * mpp, text: name }));
+    return g;
   }
 
   renderRegion() {
