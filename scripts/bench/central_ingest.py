@@ -1,12 +1,13 @@
 """Central ingest: metric messages per second through a real Mosquitto into SQLite and PostgreSQL,
 with one worker and with two workers on a shared subscription (two processes, as deployed).
 
-The backlog method of scripts/bench_central_ingest.py (central's own benchmark, reused here): the
-workers' persistent sessions are created, the workers stop, N messages are published, then the
-workers start and the clock runs until the database holds all N. Workers are separate processes,
+The backlog method: the workers' persistent sessions are created, the workers stop, N messages are
+published, then the workers start and the clock runs until the database holds all N (validation,
+dedupe, batched writes, the evaluator running beside them). Workers are separate processes,
 built before the clock starts, so Python start-up is not counted but their GIL is their own.
 
     .venv/bin/python -m scripts.bench.central_ingest [--n 30000] [--db sqlite postgresql] [--workers 1 2]
+    .venv/bin/python -m scripts.bench.central_ingest --n 20000 --db sqlite postgresql --workers 1
 
 Target: >= 5,000 messages/s per worker into SQLite.
 """
@@ -14,21 +15,97 @@ Target: >= 5,000 messages/s per worker into SQLite.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import tempfile
 import time
+import uuid
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from central.config import CentralConfig
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from central.config import CentralConfig, parse
 from central.service import CentralService
 from central.store import Store
 from scripts.bench.common import load_average, print_table, write_result
-from scripts.bench_central_ingest import _config, _drop_pg, _pg_database, _publish_backlog
 from tests.support.mosquitto import MosquittoBroker
 
 TARGET_PER_WORKER_SQLITE = 5000.0
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+def _config(db_url: str, port: int, zones: int) -> CentralConfig:
+    ring = [[8.54, 47.37], [8.5404, 47.37], [8.5404, 47.3702], [8.54, 47.3702]]
+    return parse(
+        {
+            "site": {"id": "bench"},
+            "mqtt": {"host": "127.0.0.1", "port": port, "client_id": "bench-central"},
+            "database": {"url": db_url, "batch_ms": 50},
+            "http": {"port": 0},
+            "zones": [
+                {"id": f"z{i}", "camera": f"cam{i // 4}", "edge_zone": f"e{i % 4}", "polygon": ring}
+                for i in range(zones)
+            ],
+        }
+    )
+
+
+def _publish_backlog(port: int, n: int, zones: int) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-edge", protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    t0 = time.time() - n
+    infos = []
+    seqs = [0] * zones
+    for i in range(n):
+        z = i % zones
+        cam, ez = f"cam{z // 4}", f"e{z % 4}"
+        seqs[z] += 1
+        body = {
+            "schema": "crowd.zone_metrics/1",
+            "site": "bench",
+            "camera": cam,
+            "zone": ez,
+            "seq": i,
+            "measured_at": t0 + i * (1.0 / zones) * zones / zones,
+            "frame_start": i,
+            "frame_end": i,
+            "t_start": float(i),
+            "t_end": float(i + 1),
+            "count": 12.0,
+            "count_max": 14,
+            "area_m2": 100.0,
+            "density": 0.12 + 0.001 * (i % 50),
+            "speed_p50": 1.1,
+            "speed_p85": 1.4,
+            "los": "A",
+            "stale": False,
+        }
+        infos.append(client.publish(f"crowd/v1/bench/{cam}/zones/{ez}/metrics", json.dumps(body), qos=1))
+    for info in infos:
+        info.wait_for_publish(60)
+    client.disconnect()
+    client.loop_stop()
+
+
+def _pg_database() -> tuple[str, str]:
+    import psycopg
+
+    name = f"central_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _drop_pg(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def worker_config(db_url: str, port: int, zones: int, index: int, count: int) -> CentralConfig:

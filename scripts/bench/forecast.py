@@ -42,12 +42,15 @@ def bench_batch(n: int, step_s: float, season_s: float | None, repeats: int) -> 
         level = np.maximum(level + rng.normal(0, 0.02, n), 0)
         bf.update(level, t_s=T0 + i * step_s)
     seconds: list[float] = []
+    update_s: list[float] = []
     for r in range(repeats):
         level = np.maximum(level + rng.normal(0, 0.02, n), 0)
         a = time.perf_counter()
         bf.update(level, t_s=T0 + (warm + r) * step_s)
+        b = time.perf_counter()
         out = bf.forecast(thresholds)
         seconds.append(time.perf_counter() - a)
+        update_s.append(b - a)
     if not np.isfinite(out.yhat).all():
         raise SystemExit("batch forecast produced non-finite values")
     s = statistics.median(seconds)
@@ -57,6 +60,7 @@ def bench_batch(n: int, step_s: float, season_s: float | None, repeats: int) -> 
         "step_s": step_s,
         "season_s": season_s,
         "seconds_per_update_and_forecast": s,
+        "update_s": statistics.median(update_s),
         "series_per_s": n / s,
     }
 
@@ -88,6 +92,28 @@ def bench_zones(n_zones: int, step_s: float, repeats: int) -> dict[str, Any]:
         "seconds_per_update_and_forecast": s,
         "series_per_s": n_zones / s,
     }
+
+
+def bench_one_zone(repeats: int) -> dict[str, Any]:
+    """One zone's costs apart: a reading (most only add to the open bin), a forecast, a statsmodels refit."""
+    rng = np.random.default_rng(1)
+    zf = ZoneForecaster(step_s=10, horizon_s=600, auto_refit=False)
+    t = 0.0
+    for _ in range(3600):
+        t += 1.0
+        zf.update(t, 1.0 + 0.05 * rng.normal())
+    a = time.perf_counter()
+    for _ in range(repeats * 100):
+        t += 1.0
+        zf.update(t, 1.0 + 0.05 * rng.normal())
+    per_update = (time.perf_counter() - a) / (repeats * 100)
+    a = time.perf_counter()
+    for _ in range(repeats * 20):
+        zf.forecast({"warning": 1.5, "critical": 2.0})
+    per_forecast = (time.perf_counter() - a) / (repeats * 20)
+    a = time.perf_counter()
+    zf.refit()
+    return {"update_s": per_update, "forecast_s": per_forecast, "refit_s": time.perf_counter() - a}
 
 
 def main() -> int:
@@ -123,8 +149,16 @@ def main() -> int:
         "per_zone_met": rows[2]["series_per_s"] >= TARGET_SERIES / TARGET_S,
     }
     print(f"batch: {batch_10k:,.0f} series/s; per zone: {rows[2]['series_per_s']:,.0f} series/s; {verdict}")
+    for r in rows[:2]:
+        print(f"  batch step {r['step_s']:g} s: of which update {r['update_s'] * 1e3:.0f} ms (the rest is forecast)")
+    one = bench_one_zone(args.repeats)
+    print(
+        f"one zone, step 10 s, H=60: update {one['update_s'] * 1e6:.0f} us (a reading; a closed bin costs one engine"
+        f" step), forecast {one['forecast_s'] * 1e3:.2f} ms, statsmodels refit {one['refit_s'] * 1e3:.0f} ms"
+    )
     write_result(
-        "forecast", {"settings": vars(args), "load_avg_before": load_before, "results": rows, "target": verdict}
+        "forecast",
+        {"settings": vars(args), "load_avg_before": load_before, "results": rows, "one_zone": one, "target": verdict},
     )
     return 0
 

@@ -24,6 +24,9 @@ def test_forecast_bench_paths_report_positive_rates(monkeypatch: pytest.MonkeyPa
     zones = forecast.bench_zones(3, 10.0, repeats=2)
     assert batch["series"] == 50 and batch["series_per_s"] > 0
     assert zones["series"] == 3 and zones["seconds_per_update_and_forecast"] > 0
+    assert 0 < batch["update_s"] < batch["seconds_per_update_and_forecast"]
+    one = forecast.bench_one_zone(repeats=1)
+    assert one["update_s"] > 0 and one["forecast_s"] > 0 and one["refit_s"] > 0
 
 
 def test_write_result_adds_the_machine_state(tmp_path: Path) -> None:

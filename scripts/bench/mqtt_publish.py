@@ -5,7 +5,7 @@ the SQLite outbox write (one commit per batch), the sender thread and deletion o
 stops when the broker has acknowledged every message. Starts its own Mosquitto on a free port
 unless --host/--port are given.
 
-    .venv/bin/python -m scripts.bench_mqtt_publish [--messages 20000] [--batch 10]
+    .venv/bin/python -m scripts.bench.mqtt_publish [--messages 20000] [--batch 10]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.config import MqttConfig
 from edge.mqtt_client import MqttPublisher
 from edge.types import ZoneMetrics
+from scripts.bench.common import load_average, write_result
 
 TARGET_MPS = 5000.0
 
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     broker = None
     host, port = args.host, args.port
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-mqtt-") as tmp:
         if host is None:
             from tests.support.mosquitto import MosquittoBroker
@@ -121,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                 broker.stop()
     ok = ours >= TARGET_MPS
     print(f"target >= {TARGET_MPS:.0f} msg/s (batch {args.batch}): {'PASS' if ok else 'FAIL'}")
+    results = {"plain_paho_msgs_per_s": plain, "publisher_msgs_per_s": ours, "publisher_batch_1_msgs_per_s": single}
+    target = {"msgs_per_s": TARGET_MPS, "batch": args.batch, "met": ok}
+    write_result(
+        "mqtt_publish", {"settings": vars(args), "load_avg_at_start": load_before, "results": results, "target": target}
+    )
     return 0 if ok else 1
 
 
