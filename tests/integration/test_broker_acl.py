@@ -8,75 +8,25 @@ one publisher's messages in order, so anything not seen before the sentinel was 
 
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import ssl
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
+from tests.support.mosquitto import MosquittoBroker, find_mosquitto
+from tests.support.secured_broker import INVENTORY, MOSQ_DIR, generate_auth, production_config, tls_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
-REPO = Path(__file__).resolve().parents[2]
-MOSQ_DIR = REPO / "configs" / "mosquitto"
-# Directives the test broker sets itself (port, persistence folder) or that would hide the log.
-_TEST_OWNED = {"listener", "persistence", "persistence_location", "autosave_interval", "log_dest"}
 WAIT_S = 5.0
-
-INVENTORY: dict[str, object] = {
-    "topic_prefix": "crowd/v1",
-    "sites": {"pets": {"cameras": ["view1", "view2"]}, "north": {"cameras": ["view1"]}},
-    "patrols": ["p1", "p2"],
-    "central": ["central"],
-}
-
-
-def production_config(conf: Path, auth_dir: Path) -> str:
-    """The shipped config, with its file paths pointed at the generated files and the listener left to the test."""
-    out = []
-    for line in conf.read_text().splitlines():
-        key = line.split(maxsplit=1)[0] if line.strip() and not line.lstrip().startswith("#") else ""
-        if key in _TEST_OWNED:
-            continue
-        if key == "password_file":
-            line = f"password_file {auth_dir / 'passwd'}"
-        elif key == "acl_file":
-            line = f"acl_file {auth_dir / 'acl'}"
-        elif key in ("cafile", "certfile", "keyfile"):
-            line = f"{key} {auth_dir / Path(line.split()[1]).name}"
-        out.append(line)
-    if os.geteuid() == 0:
-        # Started as root, Mosquitto drops to user `mosquitto`, who cannot read the test's 0600 files.
-        out.append("user root")
-    return "\n".join(out)
-
-
-def generate_auth(tmp: Path, inventory: dict[str, object]) -> dict[str, str]:
-    inv = tmp / "inventory.yaml"
-    inv.write_text(yaml.safe_dump(inventory))
-    out = tmp / "auth"
-    res = subprocess.run(
-        [sys.executable, str(MOSQ_DIR / "make_auth.py"), str(inv), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert res.returncode == 0, res.stderr
-    creds = yaml.safe_load((out / "credentials.yaml").read_text())
-    assert isinstance(creds, dict)
-    return creds
 
 
 class Client:
@@ -272,20 +222,12 @@ def test_tls_example_config_serves_tls_with_the_same_acl(tmp_path: Path) -> None
         pytest.skip("mosquitto is not installed")
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
-    creds = generate_auth(tmp_path, INVENTORY)
-    auth = tmp_path / "auth"
-    subprocess.run(["bash", str(MOSQ_DIR / "make_test_ca.sh"), str(auth)], check=True, capture_output=True, timeout=60)
-    tls_port = free_port()
-    conf = production_config(MOSQ_DIR / "mosquitto-tls.conf", auth)
-    # The test broker listens on its own plain port; the example's TLS listener moves to a free port.
-    conf = conf.replace("\ncafile", f"\nlistener {tls_port} 127.0.0.1\ncafile")
-    broker = MosquittoBroker(tmp_path / "broker", extra_config=conf)
-    broker.start()
-    try:
-        watcher = Client("127.0.0.1", tls_port, "central", creds["central"], tls_ca=auth / "ca.crt")
+    with tls_broker(tmp_path) as s:
+        creds, tls_port = s.creds, s.tls_port
+        watcher = Client("127.0.0.1", tls_port, "central", creds["central"], tls_ca=s.ca)
         assert not watcher.connect().is_failure
         watcher.subscribe("crowd/v1/#")
-        edge = Client("localhost", tls_port, "edge-pets-view1", creds["edge-pets-view1"], tls_ca=auth / "ca.crt")
+        edge = Client("localhost", tls_port, "edge-pets-view1", creds["edge-pets-view1"], tls_ca=s.ca)
         assert not edge.connect().is_failure
         edge.publish("crowd/v1/alerts/a1", "{}")
         edge.publish("crowd/v1/pets/view1/status", "{}")
@@ -302,5 +244,3 @@ def test_tls_example_config_serves_tls_with_the_same_acl(tmp_path: Path) -> None
             stranger.connect()
         edge.close()
         watcher.close()
-    finally:
-        broker.stop()

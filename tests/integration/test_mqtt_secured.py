@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,9 +17,9 @@ from edge.config import MqttConfig, TlsConfig
 from edge.messages import CommandMessage, encode
 from edge.mqtt_client import MqttPublisher
 from edge.types import ZoneMetrics
-from tests.integration.test_broker_acl import INVENTORY, MOSQ_DIR, generate_auth, production_config
-from tests.support.mosquitto import MosquittoBroker, find_mosquitto, free_port
+from tests.support.mosquitto import find_mosquitto
 from tests.support.mqtt_probe import Probe, wait_until
+from tests.support.secured_broker import SecuredBroker, tls_broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -29,30 +27,12 @@ SITE, CAMERA = "pets", "view1"  # an edge user of INVENTORY
 BASE = f"crowd/v1/{SITE}/{CAMERA}"
 
 
-@dataclass(frozen=True)
-class SecuredBroker:
-    broker: MosquittoBroker
-    tls_port: int
-    ca: Path
-    creds: dict[str, str]
-
-
 @pytest.fixture
 def secured(tmp_path: Path) -> Iterator[SecuredBroker]:
     if find_mosquitto() is None or shutil.which("openssl") is None:
         pytest.skip("mosquitto or openssl is not installed")
-    creds = generate_auth(tmp_path, INVENTORY)
-    auth = tmp_path / "auth"
-    subprocess.run(["bash", str(MOSQ_DIR / "make_test_ca.sh"), str(auth)], check=True, capture_output=True, timeout=60)
-    tls_port = free_port()
-    conf = production_config(MOSQ_DIR / "mosquitto-tls.conf", auth)
-    conf = conf.replace("\ncafile", f"\nlistener {tls_port} 127.0.0.1\ncafile")
-    broker = MosquittoBroker(tmp_path / "broker", extra_config=conf)
-    broker.start()
-    try:
-        yield SecuredBroker(broker, tls_port, auth / "ca.crt", creds)
-    finally:
-        broker.stop()
+    with tls_broker(tmp_path) as s:
+        yield s
 
 
 def interval(k: int) -> ZoneMetrics:
