@@ -25,16 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.console import CHROMIUM, CHROMIUM_ARGS
+
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 URL_LINE = re.compile(r"console: (http://127\.0\.0\.1:\d+)/\s+login: (\w+) / (\S+)")
 SIZES = {"console-wall.png": (1920, 1080), "console-laptop.png": (1366, 768)}
 
