@@ -3,7 +3,7 @@
 Edge metrics and OwnTracks positions go to the broker with paho; the page must show them live, raise
 the forecast alert with its nearest patrol, let an operator acknowledge it and stop a viewer from
 doing so. Any JavaScript console error fails the test. Screenshots go to the test's folder, or to
-docs/console-*.png with CROWD_UPDATE_SCREENSHOTS=1.
+$CROWD_SCREENSHOT_DIR (docs/console-*.png come from the demo: scripts/screenshot_demo.py).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 SITE = "testsite"
 PREFIX = "crowd/v1"
 OPERATOR = ConsoleUser("op", "operator", "operator-pass-1", "CROWD_TEST_OPERATOR_PASSWORD")
@@ -220,8 +219,8 @@ def alert_api(page: Any, base_url: str, path: str, method: str = "GET") -> tuple
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
-    """docs/ when CROWD_UPDATE_SCREENSHOTS=1 (to refresh the committed pictures), else the test's folder."""
-    target = DOCS if os.environ.get("CROWD_UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    """$CROWD_SCREENSHOT_DIR when set, else the test's folder."""
+    target = Path(os.environ.get("CROWD_SCREENSHOT_DIR") or tmp_path / "screenshots")
     target.mkdir(parents=True, exist_ok=True)
     return target
 
