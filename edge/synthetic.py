@@ -1,7 +1,8 @@
 """A synthetic camera clip with exact ground truth, for the demo and tests where no real data is.
 
-A pinhole camera looks down at a textured ground plane; people are textured upright boxes
-(0.5 m wide, 1.7 m tall) walking straight lines at known speeds. The clip, its MOT-format ground
+A pinhole camera (`edge.synthetic_scene.Camera`, placed by `walker_camera`) looks down at a textured
+ground plane; people are textured upright boxes (0.5 m wide, 1.7 m tall) walking straight lines at
+known speeds. The clip, its MOT-format ground
 truth (with ground positions in metres) and an edge config with the exact homography are written
 together, so every stage can be run and scored without downloaded data.
 """
@@ -15,6 +16,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import yaml
+
+from edge.synthetic_scene import Camera
 
 F64 = npt.NDArray[np.float64]
 
@@ -37,30 +40,9 @@ class SyntheticClip:
     fps: float
 
 
-def camera_matrices(width: int = 480, height: int = 360) -> tuple[F64, F64]:
-    """3x4 projection of a camera 6 m up, pitched 35 degrees down, looking along +y; and the
-    homography from image pixels to ground metres."""
-    f = 0.9 * width
-    k = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
-    pitch = np.radians(35.0)
-    # World: x right, y forward, z up. Camera: x right, y down, z forward.
-    r = np.array(
-        [
-            [1, 0, 0],
-            [0, -np.sin(pitch), -np.cos(pitch)],
-            [0, np.cos(pitch), -np.sin(pitch)],
-        ]
-    )
-    c = np.array([0.0, -4.0, 6.0])
-    p = k @ np.hstack([r, (-r @ c).reshape(3, 1)])
-    ground_to_image = p[:, [0, 1, 3]]
-    image_to_ground = np.linalg.inv(ground_to_image)
-    return p, image_to_ground / image_to_ground[2, 2]
-
-
-def _project(p: F64, xyz: F64) -> F64:
-    h = np.hstack([xyz, np.ones((len(xyz), 1))]) @ p.T
-    return h[:, :2] / h[:, 2:3]
+def walker_camera(width: int = 480, height: int = 360) -> Camera:
+    """The scene's pinhole camera placed for this clip: 6 m up, 4 m behind the origin, pitched 35 degrees down."""
+    return Camera(width_px=width, height_px=height, focal_px=0.9 * width, position_m=(0.0, -4.0, 6.0), pitch_deg=35.0)
 
 
 def default_walkers(seed: int = 7, n: int = 8, duration_s: float = 20.0) -> list[Walker]:
@@ -90,7 +72,8 @@ def render_clip(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     width, height = size
-    p, image_to_ground = camera_matrices(width, height)
+    camera = walker_camera(width, height)
+    image_to_ground = camera.image_to_ground()
     walkers = walkers if walkers is not None else default_walkers(seed, duration_s=duration_s)
     rng = np.random.default_rng(seed)
     noise = rng.integers(0, 255, (height // 4, width // 4, 3), dtype=np.uint8)
@@ -116,7 +99,7 @@ def render_clip(
             people.append((y, i, x))
         # Far people first, so nearer ones occlude them.
         for y, i, x in sorted(people, reverse=True):
-            corners = _project(p, np.array([[x - 0.25, y, 0], [x + 0.25, y, 0], [x, y, 1.7]]))
+            corners = camera.project(np.array([[x - 0.25, y, 0], [x + 0.25, y, 0], [x, y, 1.7]]))
             x1, x2 = corners[0, 0], corners[1, 0]
             y2, y1 = corners[0, 1], corners[2, 1]
             if x2 < 0 or x1 >= width or y2 < 0 or y1 >= height:
