@@ -19,6 +19,8 @@ from edge.detectors.boxes import Letterbox, cxcywh_to_xyxy, nms
 from edge.types import Detections, Frame
 
 PERSON_CLASS = 0
+# A dynamic-shape export takes any input whose sides are multiples of the network's largest stride.
+_STRIDE_PX = 32
 
 
 def decode_yolo_output(
@@ -58,6 +60,32 @@ def _static_side(shape: list[Any]) -> int | None:
     return None
 
 
+def _dynamic_hw(shape: list[Any]) -> bool:
+    """True when the export left both image sides free (`dynamic=True`), so a 16:9 frame need not be padded square."""
+    return len(shape) == 4 and not isinstance(shape[2], int) and not isinstance(shape[3], int)
+
+
+def rect_letterbox(image: npt.NDArray[np.uint8], input_size_px: int) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+    """The frame scaled so its long side is `input_size_px`, the short side padded (grey 114, centred) only up to
+    the next multiple of the stride: a 1280x720 frame at 320 becomes 320x192 instead of 320x320, the same
+    scale and pixels for 40% less network work. The Letterbox maps boxes back as the square one does."""
+    height, width = image.shape[:2]
+    scale = input_size_px / max(width, height)
+    new_w, new_h = max(round(width * scale), 1), max(round(height * scale), 1)
+    in_w, in_h = -(-new_w // _STRIDE_PX) * _STRIDE_PX, -(-new_h // _STRIDE_PX) * _STRIDE_PX
+    lb = Letterbox(scale, (in_w - new_w) / 2, (in_h - new_h) / 2, input_size_px)
+    resized = (
+        cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+        if (new_w, new_h) != (width, height)
+        else image
+    )
+    top, left = round(lb.pad_y_px - 0.1), round(lb.pad_x_px - 0.1)
+    padded = cv2.copyMakeBorder(
+        resized, top, in_h - new_h - top, left, in_w - new_w - left, cv2.BORDER_CONSTANT, value=(114, 114, 114)
+    )
+    return np.asarray(padded, np.uint8), lb
+
+
 class OnnxDetector:
     """YOLO person detector on onnxruntime's CPU provider with a configurable thread count."""
 
@@ -89,6 +117,7 @@ class OnnxDetector:
         self._input_name = inputs[0].name
         self._dtype = np.float16 if "float16" in inputs[0].type else np.float32
         self.input_size_px = _static_side(list(inputs[0].shape)) or cfg.input_size
+        self.rect_input = _dynamic_hw(list(inputs[0].shape))
         out_shape = list(outputs[0].shape)
         if len(out_shape) != 3 or (isinstance(out_shape[1], int) and out_shape[1] < 5):
             raise DetectorError(
@@ -102,9 +131,13 @@ class OnnxDetector:
         if image.ndim == 2:
             image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
         height, width = image.shape[:2]
-        lb = Letterbox.fit(width, height, self.input_size_px)
+        if self.rect_input:
+            network_image, lb = rect_letterbox(image, self.input_size_px)
+        else:
+            lb = Letterbox.fit(width, height, self.input_size_px)
+            network_image = lb.apply(image)
         # One pass for BGR->RGB, HWC->NCHW and /255 (four numpy copies did the same at 4x the time).
-        blob = np.asarray(cv2.dnn.blobFromImage(lb.apply(image), 1.0 / 255.0, swapRB=True)).astype(
+        blob = np.asarray(cv2.dnn.blobFromImage(network_image, 1.0 / 255.0, swapRB=True)).astype(
             self._dtype, copy=False
         )
         (output, *_rest) = self._session.run(None, {self._input_name: blob})
