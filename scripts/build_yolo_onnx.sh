@@ -4,6 +4,8 @@
 # edge benchmark needs (scripts/bench/edge_fps.py); no released weights are downloaded.
 #
 #   scripts/build_yolo_onnx.sh            # writes models/yolo11n_320.onnx and models/yolo11n_640.onnx
+#                                         # and models/yolo11n_{320,640}_dynamic.onnx (free input sides, so the
+#                                         # edge feeds a 16:9 frame as 320x192, not padded to 320x320)
 #
 # torch/ultralytics go into a separate venv (.venv-export, gitignored), never into .venv: the CPU
 # wheel of torch is pinned because without the pin pip pulls a CUDA build of several GB.
@@ -16,7 +18,7 @@ VENV=.venv-export
 SIZES=(320 640)
 
 missing=0
-for s in "${SIZES[@]}"; do [[ -s models/yolo11n_${s}.onnx ]] || missing=1; done
+for s in "${SIZES[@]}"; do [[ -s models/yolo11n_${s}.onnx && -s models/yolo11n_${s}_dynamic.onnx ]] || missing=1; done
 export YOLO_OFFLINE=1 YOLO_CONFIG_DIR=${YOLO_CONFIG_DIR:-$PWD/.venv-export/ultralytics-config}
 if [[ $missing == 0 && -x $VENV/bin/python ]] && $VENV/bin/python -c "import supervision; supervision.ByteTrack" 2>/dev/null; then
     echo "models/yolo11n_{320,640}.onnx and $VENV are there; nothing to do"
@@ -56,5 +58,32 @@ PY
     )
     mv "$work/yolo11n_${s}.onnx" "$out"
     .venv/bin/python -c "from scripts.export_model import check_export; from pathlib import Path; print(check_export(Path('$out'), $s))"
+done
+for s in "${SIZES[@]}"; do
+    out=models/yolo11n_${s}_dynamic.onnx
+    if [[ -s $out ]]; then echo "$out exists"; continue; fi
+    (cd "$work" && "$OLDPWD/$VENV/bin/python" - "$s" <<'PY'
+import shutil, sys
+from ultralytics import YOLO
+size = int(sys.argv[1])
+path = YOLO("yolo11n.yaml").export(format="onnx", imgsz=size, simplify=False, opset=17, dynamic=True)
+shutil.move(path, f"yolo11n_{size}_dynamic.onnx")
+PY
+    )
+    mv "$work/yolo11n_${s}_dynamic.onnx" "$out"
+done
+for s in "${SIZES[@]}"; do
+    # The dynamic export leaves even its class dimension symbolic: check it by running a 16:9 input.
+    .venv/bin/python - "models/yolo11n_${s}_dynamic.onnx" "$s" <<'PY'
+import sys
+import numpy as np
+import onnxruntime as ort
+path, size = sys.argv[1], int(sys.argv[2])
+session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+(out,) = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 3, size * 3 // 5, size), np.float32)})
+if out.shape[:2] != (1, 84):
+    raise SystemExit(f"{path}: output {list(out.shape)} is not [1, 84, anchors]")
+print(f"{path}: input {session.get_inputs()[0].shape}, a {size * 3 // 5}x{size} input gives {list(out.shape)}")
+PY
 done
 rm -rf "$work"

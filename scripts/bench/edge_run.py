@@ -22,7 +22,7 @@ import numpy.typing as npt
 from edge.calibration import CameraGeometry
 from edge.config import EdgeConfig, load
 from edge.detectors import Detector
-from edge.detectors.onnx import OnnxDetector
+from edge.detectors.onnx import OnnxDetector, rect_letterbox
 from edge.pipeline import Pipeline
 from edge.sinks import MemorySink
 from edge.sources import open_source
@@ -38,21 +38,31 @@ class TruthAfterNetwork:
         self.network = network
         self.truth = truth
         self.network_boxes = 0
+        self.frame_hw: tuple[int, int] | None = None
 
     def detect(self, frame: Frame) -> Detections:
+        self.frame_hw = (frame.image.shape[0], frame.image.shape[1])
         self.network_boxes += len(self.network.detect(frame))
         boxes = self.truth[frame.index] if frame.index < len(self.truth) else np.zeros((0, 4), np.float32)
         return Detections(boxes, np.full(len(boxes), 0.9, np.float32))
 
 
-def run(config: Path, gt: Path, model: Path, every_n: int, threads: int, max_frames: int | None) -> dict[str, object]:
+def run(
+    config: Path, gt: Path, model: Path, every_n: int, threads: int, max_frames: int | None, input_px: int = 640
+) -> dict[str, object]:
     from scripts.bench.clips import load_gt_boxes
 
     raw = load(config)
     cfg = raw.model_copy(
         update={
             "detector": raw.detector.model_copy(
-                update={"kind": "onnx", "model": str(model), "every_n_frames": every_n, "threads": threads}
+                update={
+                    "kind": "onnx",
+                    "model": str(model),
+                    "every_n_frames": every_n,
+                    "threads": threads,
+                    "input_size": input_px,  # used by dynamic-shape exports; a static one has its own
+                }
             )
         }
     )
@@ -74,6 +84,8 @@ def run(config: Path, gt: Path, model: Path, every_n: int, threads: int, max_fra
     counts = [m.count for m in sink.metrics if m.zone == "plaza"]
     return {
         "side": "ours",
+        "model": str(model),
+        "network_input_px": _network_input(wrappers),
         "frames": stats.frames_processed,
         "wall_s": wall,
         "fps": stats.frames_processed / wall,
@@ -87,6 +99,18 @@ def run(config: Path, gt: Path, model: Path, every_n: int, threads: int, max_fra
     }
 
 
+def _network_input(wrappers: list[TruthAfterNetwork]) -> str | None:
+    """What the network was fed (e.g. '320x192' for a dynamic export on a 16:9 clip), for the record."""
+    wrapper = wrappers[-1] if wrappers else None
+    if wrapper is None or wrapper.frame_hw is None or not isinstance(wrapper.network, OnnxDetector):
+        return None
+    side = wrapper.network.input_size_px
+    if not wrapper.network.rect_input:
+        return f"{side}x{side}"
+    h, w = rect_letterbox(np.zeros((*wrapper.frame_hw, 3), np.uint8), side)[0].shape[:2]
+    return f"{w}x{h}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clip", type=Path, required=True, help="the clip's edge config (from scripts.bench.clips)")
@@ -94,9 +118,10 @@ def main() -> int:
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--every-n", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--input-px", type=int, default=640, help="network input (long side) for a dynamic-shape export")
     ap.add_argument("--max-frames", type=int, default=None)
     args = ap.parse_args()
-    print(json.dumps(run(args.clip, args.gt, args.model, args.every_n, args.threads, args.max_frames)))
+    print(json.dumps(run(args.clip, args.gt, args.model, args.every_n, args.threads, args.max_frames, args.input_px)))
     return 0
 
 
