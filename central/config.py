@@ -115,9 +115,16 @@ class AlertsConfig(_Model):
         default=0.85, gt=0, le=1, description="Clear level = threshold x this (hysteresis band under the threshold)."
     )
     forecast_probability: float = Field(default=0.6, gt=0, le=1, description="Forecast alert when P(cross) >= this.")
-    forecast_pending_s: float = Field(default=0.0, ge=0, description="Forecast alerts' pending duration.")
+    forecast_pending_s: float = Field(
+        default=30.0, ge=0, description="A predicted crossing must persist this long (data time) before it alerts."
+    )
+    forecast_keep_firing_s: float = Field(
+        default=60.0, ge=0, description="A forecast alert clears only after no crossing was predicted this long."
+    )
     forecast_min_history_s: float = Field(
-        default=60.0, ge=0, description="No forecast alert before a zone has this much data (wide early intervals)."
+        default=300.0,
+        ge=0,
+        description="No forecast alert before a zone has this much data (a cold start's few points are noisy).",
     )
     stop_go_speed_ratio: float = Field(
         default=0.4, gt=0, lt=1, description="Stop-and-go when speed < this x the speed the density predicts."
@@ -151,6 +158,17 @@ class ForecastConfig(_Model):
         ge=0,
         le=28 * 86400,
         description="Period of the time-of-day/week profile model on site.timezone (0 or null: no profile).",
+    )
+    slice_ms: float = Field(
+        default=50.0,
+        gt=0,
+        le=10000,
+        description="Evaluator time per step spent forecasting live data, after every new row's rules.",
+    )
+    overload_after_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="A zone whose forecast work waited this long (wall clock) skips bins until it catches up.",
     )
 
 

@@ -27,6 +27,7 @@ from central import rules, views
 from central.clock import Clock
 from central.config import CentralConfig
 from central.events import EventBus, Publisher
+from central.forecast_lane import ForecastLane
 from central.forecasts import (
     BackgroundRefitter,
     InlineRefitter,
@@ -44,6 +45,8 @@ from central.zones import Zone, ZoneRegistry
 log = logging.getLogger(__name__)
 
 DRAIN_HOLD_S = 2.0  # a zone's live rows wait this long after its last backlog message arrived
+CAMERA_CHECK_S = 1.0  # camera staleness is checked this often (central's clock), and at once on a status change
+CURSOR_SAVE_S = 0.5  # the evaluation cursor is written to the store at most this often (wall clock)
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,6 @@ class _ZoneRuntime:
     latest: MetricRow | None = None
     forecast: dict[str, Any] | None = None
     forecaster: SeriesForecaster | None = None
-    forecast_bin: int | None = None
-    forecast_t: float | None = None
-    first_t: float | None = None  # earliest data time seen, for forecast_min_history_s
     unpublished: ZoneForecast | None = None
     rules: dict[str, al.RuleState] = field(default_factory=dict)
 
@@ -141,9 +141,21 @@ class Engine:
         self._own_echoes: deque[tuple[str, float, str, str]] = deque(maxlen=2000)
         self.wake = threading.Event()
         self._timing = al.RuleTiming(cfg.alerts.pending_s, cfg.alerts.keep_firing_s)
-        self._forecast_timing = al.RuleTiming(cfg.alerts.forecast_pending_s, cfg.alerts.keep_firing_s)
+        self._forecast_timing = al.RuleTiming(cfg.alerts.forecast_pending_s, cfg.alerts.forecast_keep_firing_s)
         self._stale_timing = al.RuleTiming(0.0, 0.0)
         self.forecast_model = "none yet"
+        fc = cfg.forecast
+        self.lane = ForecastLane(
+            fc.step_s,
+            slice_s=fc.slice_ms / 1000.0,
+            overload_after_s=fc.overload_after_s,
+            forecast=lambda zone, t: self._forecast(self._zones[zone], t),
+        )
+        self._cameras_checked_at = -math.inf
+        self._cameras_dirty = True
+        self._saved_cursor = -1
+        self._cursor_saved_mono = -math.inf
+        self.cursor_key = f"{cfg.worker.index}/{cfg.worker.count}"
         self.refitter = BackgroundRefitter(
             on_done=lambda ok: self.telemetry.refits.labels(result="ok" if ok else "failed").inc()
         )
@@ -153,8 +165,14 @@ class Engine:
 
     # -- start-up: rebuild from the store ----------------------------------------------------------
     def start_up(self) -> None:
-        self._cursor = self._backlog_cursor = self._backlog_scan = self.store.max_metric_id()
-        self._zones_scanned = self._cursor
+        # Resume after the last row whose evaluation (rules and forecasts) was complete: rows stored but not
+        # evaluated when central stopped are evaluated now. Alert ids come from the data, so rows evaluated
+        # twice (after the cursor was last written) find their alerts already stored and add nothing.
+        saved = self.store.load_cursor(self.cursor_key)
+        start = self.store.max_metric_id() if saved is None else min(saved, self.store.max_metric_id())
+        self._cursor = self._backlog_cursor = self._backlog_scan = start
+        self._saved_cursor = start
+        self._zones_scanned = start
         self._audit_cursor = self.store.max_audit_id()
         latest = self.store.latest_metric_per_zone()
         forecasts = self.store.latest_forecasts()
@@ -167,17 +185,13 @@ class Engine:
                 zr.forecaster = make_forecaster(
                     fc.step_s, fc.horizon_s, season_s=fc.season_s, tz=self.cfg.site.timezone, refitter=self._fit_with
                 )
+                self.lane.add_zone(zid, zr.forecaster)
                 if zr.latest is not None:
+                    # Only rows already evaluated: the ones after the cursor are fed when they are evaluated.
                     since = zr.latest.measured_at - 3 * self.cfg.forecast.horizon_s
-                    for m in self.store.zone_metrics_since(zid, since):
+                    for m in self.store.zone_metrics_since(zid, since, upto_id=start):
                         if not m.stale:
-                            zr.forecaster.update(m.measured_at, m.density)
-                            zr.first_t = m.measured_at if zr.first_t is None else zr.first_t
-                            zr.forecast_t = (
-                                m.measured_at if zr.forecast_t is None else max(zr.forecast_t, m.measured_at)
-                            )
-                    if zr.forecast_t is not None:
-                        zr.forecast_bin = math.floor(zr.forecast_t / self.cfg.forecast.step_s)
+                            self.lane.seed(zid, m.measured_at, m.density, float(m.inflow))
         for a in self.store.open_alert_rows():
             owner = self._zones.get(a.zone)
             if owner is None or not owner.owned:
@@ -194,6 +208,7 @@ class Engine:
         self._update_alert_gauge()
 
     def close(self) -> None:
+        self._save_cursor(force=True)
         self.refitter.stop()
 
     # -- hand-over from other threads --------------------------------------------------------------
@@ -221,29 +236,53 @@ class Engine:
                 self._zone_backlog_id[zid] = max(top, self._zone_backlog_id.get(zid, 0))
             self._zones_scanned = upto
         live = self.store.metrics_in_lane(self._cursor, upto, backlog=False, lag_s=lag, limit=batch)
+        # Rules first: every live row's current-level and stop-and-go rules run (and their alerts go out)
+        # before any forecasting; the rows' forecast work is queued in the forecast lane.
         for stored in live:
             if self._in_backlog(stored.row.zone):
                 self._held.setdefault(stored.row.zone, []).append(stored)
                 continue
-            self._on_metric(stored.row, now)
+            self._on_metric(stored, now)
             touched.add(stored.row.zone)
         self._cursor = live[-1].id if len(live) >= batch else max(self._cursor, upto)
         if live:
             self.telemetry.ingest_lag.set(max(0.0, now - live[-1].row.measured_at))
         n_backlog = self._backlog_slice(now, touched)
         self._release_held(now, touched)
+        if self._cameras_dirty or now - self._cameras_checked_at >= CAMERA_CHECK_S:
+            self._check_cameras(now)
+        self._merge_operator_steps()
+        # Then forecasts, for at most one slice: a bin closing for every zone at once is spread over steps.
+        touched |= self.lane.run_slice()
         for zid in touched:
             zr = self._zones[zid]
             if zr.unpublished is not None:
                 self._publish_forecast(zr.zone, zr.unpublished)
                 zr.unpublished = None
             self.bus.publish("zone", self.zone_view(zid))
-        self._check_cameras(now)
-        self._merge_operator_steps()
         if self._patrols_dirty:
             self._refresh_patrols(now)
         self._update_alert_gauge()
-        return len(live) + n_backlog
+        self._update_lane_gauges()
+        self._save_cursor()
+        return len(live) + n_backlog + (1 if self.lane.has_work else 0)
+
+    def _update_lane_gauges(self) -> None:
+        self.telemetry.forecast_zones_waiting.set(self.lane.zones_waiting())
+        self.telemetry.forecast_wait.set(self.lane.oldest_wait_s())
+        self.telemetry.forecast_bins_skipped.set(self.lane.skipped)
+
+    def _save_cursor(self, force: bool = False) -> None:
+        """Persist `cursor` (idempotent: rows after it are evaluated again after a restart)."""
+        cur = self.cursor
+        if cur == self._saved_cursor or (not force and time.monotonic() - self._cursor_saved_mono < CURSOR_SAVE_S):
+            return
+        try:
+            self.store.save_cursor(self.cursor_key, cur, self.clock.now())
+        except Exception:
+            log.exception("could not store the evaluation cursor")
+            return
+        self._saved_cursor, self._cursor_saved_mono = cur, time.monotonic()
 
     def _backlog_slice(self, now: float, touched: set[str]) -> int:
         """Backlog rows up to the live cursor, for at most one slice of time; returns how many."""
@@ -261,7 +300,8 @@ class Engine:
                 buf.extend(rows)
                 continue
             stored = buf.popleft()
-            self._on_metric(stored.row, now)
+            self._on_metric(stored, now)
+            self._drain_zone(stored.row.zone)  # the backlog's forecasts inside its own slice, one per bin
             touched.add(stored.row.zone)
             done += 1
         self._backlog_cursor = buf[0].id - 1 if buf else self._backlog_scan
@@ -286,7 +326,8 @@ class Engine:
     def _release_held(self, now: float, touched: set[str]) -> None:
         for zid in [z for z in self._held if not self._in_backlog(z)]:
             for stored in sorted(self._held[zid], key=lambda m: (m.row.measured_at, m.id)):
-                self._on_metric(stored.row, now)
+                self._on_metric(stored, now)
+            self._drain_zone(zid)
             del self._held[zid]  # only now: `cursor` (read by other threads) counts held rows as not done
             touched.add(zid)
 
@@ -318,6 +359,7 @@ class Engine:
             cam = self._camera(item.site, item.camera)
             cam.state = item.state
             cam.last_seen_wall = now
+            self._cameras_dirty = True
             self._save_camera(cam, now)
         elif isinstance(item, CameraStats):
             cam = self._camera(item.site, item.camera)
@@ -335,29 +377,25 @@ class Engine:
                 self.bus.publish("zone", self.zone_view(item.zone))
 
     # -- metrics, forecasts and rules --------------------------------------------------------------
-    def _on_metric(self, m: MetricRow, now: float) -> None:
+    def _on_metric(self, stored: StoredMetric, now: float) -> None:
+        m = stored.row
         zr = self._zones.get(m.zone)
         if zr is None:
             return
         if zr.latest is None or m.measured_at >= zr.latest.measured_at:
+            if zr.latest is not None and zr.latest.stale != m.stale:
+                self._cameras_dirty = True
             zr.latest = m
         cam = self._camera(m.site, m.camera)
         cam.last_seen_wall = now
         if cam.state in ("unknown", "offline", "stopped"):
             cam.state = "online"
+            self._cameras_dirty = True
         if not zr.owned or m.stale:
             return
-        if zr.forecaster is not None:
-            # Forecast every bin, in data time: when a zone's data enters a new bin the previous one is
-            # complete. A backlog therefore gets the same forecasts (and forecast alerts) as live data.
-            b = math.floor(m.measured_at / self.cfg.forecast.step_s)
-            if zr.forecast_bin is not None and b > zr.forecast_bin and zr.forecast_t is not None:
-                self._forecast(zr, zr.forecast_t)
-            if zr.forecast_bin is None or b > zr.forecast_bin:
-                zr.forecast_bin = b
-            zr.forecaster.update(m.measured_at, m.density)
-            zr.first_t = m.measured_at if zr.first_t is None else min(zr.first_t, m.measured_at)
-            zr.forecast_t = m.measured_at if zr.forecast_t is None else max(zr.forecast_t, m.measured_at)
+        if zr.zone.id in self.lane:
+            # Forecast every bin, in data time (see central.forecast_lane), after the rules below.
+            self.lane.push(zr.zone.id, stored.id, m.measured_at, m.density, float(m.inflow))
         a = self.cfg.alerts
         th = zr.zone.thresholds
         self._step_rule(zr, "current", rules.current_level(m.density, th, a.clear_ratio), m.measured_at)
@@ -370,6 +408,10 @@ class Engine:
             clear_ratio=a.clear_ratio,
         )
         self._step_rule(zr, "stop_and_go", cond, m.measured_at)
+
+    def _drain_zone(self, zone: str) -> None:
+        if zone in self.lane:
+            self.lane.drain(zone)
 
     def _forecast(self, zr: _ZoneRuntime, t: float) -> None:
         assert zr.forecaster is not None
@@ -389,7 +431,8 @@ class Engine:
         crossings = [rules.CrossingIn(c.name, c.threshold, c.probability, c.expected_time_s) for c in f.crossings]
         a = self.cfg.alerts
         cond = rules.forecast_crossing(crossings, th, a.forecast_probability, a.clear_ratio)
-        if zr.first_t is None or t - zr.first_t < a.forecast_min_history_s:
+        first_t = self.lane.first_t(zr.zone.id)
+        if first_t is None or t - first_t < a.forecast_min_history_s:
             return
         self._step_rule(zr, "forecast", cond, t)
 
@@ -422,14 +465,18 @@ class Engine:
         try:
             if ev.type == "new":
                 if not self.store.insert_alert(a):
-                    # Already stored (a restart re-read the rows that opened it): keep the stored one.
+                    # Already stored: a restart evaluates again the rows after its saved cursor. An open or
+                    # resolved one takes the stored (operators') state; a cleared one stays open in the rule,
+                    # which follows the same data to the same clear while the store ignores its steps.
                     stored = self.store.get_alert(a.id)
-                    zr.rules[a.kind] = al.merge_operator_state(zr.rules[a.kind], stored)
+                    if stored.state != "cleared":
+                        zr.rules[a.kind] = al.merge_operator_state(zr.rules[a.kind], stored)
                     return
             elif ev.type == "update":
                 step = a.history[-1] if a.history and a.history[-1].at_s == a.updated_at_s else None
                 step = step if step is not None and step.action == "escalated" else None
-                self.store.update_alert_from_rules(a, step)
+                if not self.store.update_alert_from_rules(a, step):
+                    return  # it has ended (resolved, or cleared before a restart): nothing to publish
             elif ev.type == "end" and not self.store.clear_alert(a):
                 return  # an operator resolved it first; that end was already published
             stored = self.store.get_alert(a.id)
@@ -488,6 +535,7 @@ class Engine:
         return False, ""
 
     def _check_cameras(self, now: float) -> None:
+        self._cameras_checked_at, self._cameras_dirty = now, False
         for zr in self._zones.values():
             if not zr.owned:
                 continue
@@ -603,7 +651,8 @@ class Engine:
     def cursor(self) -> int:
         """Every stored row with an id up to this one has been evaluated (both lanes)."""
         held = min((rows[0].id for rows in self._held.values() if rows), default=self._cursor + 1)
-        return min(self._cursor, self._backlog_cursor, held - 1)
+        queued = self.lane.min_pending_id()  # rules done, forecast work still waiting
+        return min(self._cursor, self._backlog_cursor, held - 1, self._cursor if queued is None else queued - 1)
 
 
 def _patrols_moved(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> bool:

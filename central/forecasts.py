@@ -69,7 +69,9 @@ class ZoneForecast:
 
 
 class SeriesForecaster(Protocol):
-    def update(self, t_s: float, value: float) -> None: ...
+    def update(self, t_s: float, value: float, inflow: float | None = None) -> None:
+        """One reading; `inflow` is the edge's line crossings into the zone over the reading's interval."""
+        ...
 
     def forecast(self, thresholds: dict[str, float], now_s: float | None) -> ZoneForecast | None: ...
 
@@ -230,9 +232,9 @@ class LibraryForecaster:
         self._step_s = float(step_s)
         self.refits_applied = 0
 
-    def update(self, t_s: float, value: float) -> None:
+    def update(self, t_s: float, value: float, inflow: float | None = None) -> None:
         self._apply_ready(t_s)
-        self._fc.update(t_s, value)
+        self._fc.update(t_s, value, inflow=inflow)
         self._n += 1
         self._maybe_refit(t_s)
 
@@ -322,7 +324,7 @@ class PersistenceForecaster:
         self.sigma = sigma_per_step
         self._last: tuple[float, float] | None = None
 
-    def update(self, t_s: float, value: float) -> None:
+    def update(self, t_s: float, value: float, inflow: float | None = None) -> None:
         if self._last is None or t_s >= self._last[0]:
             self._last = (t_s, value)
 

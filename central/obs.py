@@ -42,6 +42,21 @@ class Telemetry:
             "central_mqtt_connected", "1 while connected to the broker.", registry=self.registry
         )
         self.forecasts = Counter("central_forecasts", "Zone forecasts made.", registry=self.registry)
+        self.forecast_zones_waiting = Gauge(
+            "central_forecast_zones_waiting",
+            "Owned zones with forecast work queued (rules already evaluated).",
+            registry=self.registry,
+        )
+        self.forecast_wait = Gauge(
+            "central_forecast_wait_seconds",
+            "How long the oldest queued forecast work has waited (wall clock).",
+            registry=self.registry,
+        )
+        self.forecast_bins_skipped = Gauge(
+            "central_forecast_bins_skipped",
+            "Bins not forecast since start-up because the forecast lane was overloaded (forecast less often).",
+            registry=self.registry,
+        )
 
 
 class JsonLinesFormatter(logging.Formatter):

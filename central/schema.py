@@ -136,13 +136,27 @@ cameras = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# One row per worker (key "index/count"): every metrics row with an id up to `metric_id` has been evaluated
+# (rules and forecasts). A restart resumes after it, so rows stored but not evaluated are not skipped.
+eval_cursor = Table(
+    "eval_cursor",
+    metadata,
+    Column("worker", String(32), primary_key=True),
+    Column("metric_id", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
 
 def _v1(conn: Connection) -> None:
     for table in (metrics, forecasts, alerts, alert_audit, patrol_positions, cameras):
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+def _v2(conn: Connection) -> None:
+    eval_cursor.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 
 
 def migrate(engine: Engine, now_s: float) -> int:

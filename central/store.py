@@ -166,13 +166,13 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(s.metrics)).scalar_one())
 
-    def zone_metrics_since(self, zone: str, since_s: float, limit: int = 20000) -> list[MetricRow]:
-        q = (
-            select(s.metrics)
-            .where(and_(s.metrics.c.zone == zone, s.metrics.c.measured_at >= since_s))
-            .order_by(s.metrics.c.measured_at)
-            .limit(limit)
-        )
+    def zone_metrics_since(
+        self, zone: str, since_s: float, limit: int = 20000, upto_id: int | None = None
+    ) -> list[MetricRow]:
+        cond = and_(s.metrics.c.zone == zone, s.metrics.c.measured_at >= since_s)
+        if upto_id is not None:
+            cond = and_(cond, s.metrics.c.id <= upto_id)
+        q = select(s.metrics).where(cond).order_by(s.metrics.c.measured_at).limit(limit)
         with self.engine.connect() as conn:
             return [_stored_metric(r._mapping).row for r in conn.execute(q)]
 
@@ -185,6 +185,20 @@ class Store:
         )
         with self.engine.connect() as conn:
             return {m.row.zone: m.row for m in (_stored_metric(r._mapping) for r in conn.execute(q))}
+
+    # -- evaluation cursor ---------------------------------------------------------------------
+    def load_cursor(self, worker: str) -> int | None:
+        """The saved evaluation cursor of a worker; None when it never saved one."""
+        q = select(s.eval_cursor.c.metric_id).where(s.eval_cursor.c.worker == worker)
+        with self.engine.connect() as conn:
+            value = conn.execute(q).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    def save_cursor(self, worker: str, metric_id: int, now_s: float) -> None:
+        stmt = self._insert(s.eval_cursor).values(worker=worker, metric_id=metric_id, updated_at=now_s)
+        stmt = stmt.on_conflict_do_update(index_elements=["worker"], set_={"metric_id": metric_id, "updated_at": now_s})
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
 
     # -- forecasts -----------------------------------------------------------------------------
     def save_forecast(self, zone: str, origin: float, model: str, body: dict[str, Any], now_s: float) -> None:

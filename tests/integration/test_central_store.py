@@ -51,7 +51,11 @@ def _alert(aid: str = "za.current.100", t: float = 100.0) -> Alert:
 
 
 def test_migrations_are_versioned_and_idempotent(store: Store) -> None:
-    assert store.migrate(1.0) == store.migrate(2.0) == 1
+    assert store.migrate(1.0) == store.migrate(2.0) == 2
+    assert store.load_cursor("0/1") is None  # v2: the evaluation cursor table
+    store.save_cursor("0/1", 5, 1.0)
+    store.save_cursor("0/1", 7, 2.0)
+    assert store.load_cursor("0/1") == 7
     store.insert_metrics([_row(1, 10.0)])
     store.migrate(3.0)
     assert store.count_metrics() == 1
