@@ -23,6 +23,7 @@ import numpy.typing as npt
 from edge.annotate import Annotator, draw_frame
 from edge.calibration import CameraGeometry, build_geometry
 from edge.config import EdgeConfig
+from edge.detect_ahead import DetectAhead
 from edge.detectors import Detector, build_detector
 from edge.flow import BoxFlow, DenseFlowSpeed, DenseSpeed
 from edge.metrics import FRUIN_WALKWAY_BANDS, MetricsSettings, Observation, ZoneMetricsAggregator
@@ -87,6 +88,7 @@ class Pipeline:
         annotator: Annotator | None = None,
         on_frame: Callable[[Frame], None] | None = None,
         clock: Callable[[], float] = time.time,
+        detect_ahead: bool = True,
     ) -> None:
         self.cfg = cfg
         self.source = source
@@ -95,6 +97,9 @@ class Pipeline:
         self.annotator = annotator
         self.on_frame = on_frame
         self.clock = clock
+        # Files only: a live source's next frame is not there yet, and waiting for it would add latency.
+        self.detect_ahead = detect_ahead and not source.live
+        self._ahead: DetectAhead | None = None
         t = cfg.tracking
         self.tracker = Tracker(TrackerSettings(min_hits=t.min_hits, max_age_s=t.max_age_s, iou_gate=t.iou_gate))
         self.box_flow = BoxFlow(win_px=11)
@@ -125,8 +130,12 @@ class Pipeline:
 
     def run(self, stop: threading.Event | None = None, max_frames: int | None = None) -> PipelineStats:
         stop = stop or threading.Event()
+        frames = self.source.frames()
+        if self.detect_ahead:
+            self._ahead = DetectAhead(self.cfg.detector.every_n_frames, self._will_detect, lambda: self.detector)
+            frames = self._ahead.frames(frames)
         try:
-            for frame in self.source.frames():
+            for frame in frames:
                 if stop.is_set():
                     break
                 if frame is None:
@@ -137,6 +146,8 @@ class Pipeline:
                         break
                 self._watch_source()
         finally:
+            if self._ahead is not None:
+                self._ahead.close()
             self._emit(self.aggregator.flush())
             self.source.close()
             for sink in self.sinks:
@@ -157,9 +168,13 @@ class Pipeline:
         every_n = self.cfg.detector.every_n_frames
         if self._frames_processed % every_n == 0 or self._prev_gray is None or self._prev_small is None:
             assert self.detector is not None
-            t0 = time.perf_counter()
-            detections = self.detector.detect(frame)
-            self._detector_s_total += time.perf_counter() - t0
+            if self._ahead is not None:
+                detections, detector_s = self._ahead.detect(frame, self.detector)
+            else:
+                t0 = time.perf_counter()
+                detections = self.detector.detect(frame)
+                detector_s = time.perf_counter() - t0
+            self._detector_s_total += detector_s
             self._detections_run += 1
             self._tracks = self.tracker.update(frame.t_s, detections)
         else:
@@ -187,6 +202,14 @@ class Pipeline:
             self._frames_processed += 1
             self._rate_marks.append((time.monotonic(), self.source.counters.frames_read, self._frames_processed))
 
+    def _will_detect(self, frame: Frame, frames_before: int) -> bool:
+        """Whether `frame`, with `frames_before` frames still to process ahead of it, will be a detection frame
+        (the rule in `_process`); frames after a size change are left to be detected when they come."""
+        size = (frame.image.shape[1], frame.image.shape[0])
+        if not self._sized or size != self.geometry.frame_size:
+            return False
+        return (self._frames_processed + frames_before) % self.cfg.detector.every_n_frames == 0
+
     def _observation(self, frame: Frame) -> Observation:
         people = self._tracks.confirmed
         foot_px = self._tracks.foot_points_px[people].astype(np.float64)
@@ -209,6 +232,8 @@ class Pipeline:
         self._flow_size = (max(round(size[0] * self._flow_scale), 1), max(round(size[1] * self._flow_scale), 1))
         self.geometry = build_geometry(self.cfg, size)
         self.aggregator.zones = list(self.geometry.zones)
+        if self._ahead is not None:
+            self._ahead.discard()
         self.detector = self.detector_factory(self.cfg, self.geometry)
         self._sized = True
 

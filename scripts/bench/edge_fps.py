@@ -57,10 +57,12 @@ def ours_model(models: Path, input_px: int, square: bool) -> Path:
     return dynamic if dynamic.is_file() and not square else models / f"yolo11n_{input_px}.onnx"
 
 
-def run_ours(clip: BenchClip, model: Path, case: Case, frames: int, threads: int) -> dict[str, Any]:
+def run_ours(
+    clip: BenchClip, model: Path, case: Case, frames: int, threads: int, extra: list[str] | None = None
+) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "scripts.bench.edge_run", "--clip", str(clip.config), "--gt", str(clip.gt)]
     cmd += ["--model", str(model), "--every-n", str(case.every_n), "--threads", str(threads)]
-    cmd += ["--input-px", str(case.input_px)]
+    cmd += ["--input-px", str(case.input_px), *(extra or [])]
     return _json_line([*cmd, "--max-frames", str(frames)])
 
 
@@ -86,6 +88,7 @@ def main() -> int:
     ap.add_argument("--models", type=Path, default=ROOT / "models", help="folder with yolo11n_{320,640}.onnx")
     ap.add_argument("--only", action="append", default=[], help="run only cases whose name starts with this")
     ap.add_argument("--no-baseline", action="store_true", help="ours only (no .venv-export needed)")
+    ap.add_argument("--no-detect-ahead", action="store_true", help="ours detects in line on the main thread")
     ap.add_argument(
         "--square", action="store_true", help="ours on the static 320x320/640x640 export too, not the dynamic one"
     )
@@ -111,7 +114,8 @@ def main() -> int:
             for side in order:
                 if side == "ours":
                     mine = ours_model(args.models, case.input_px, args.square)
-                    pair["ours"] = run_ours(clip, mine, case, args.frames, args.threads)
+                    extra = ["--no-detect-ahead"] if args.no_detect_ahead else []
+                    pair["ours"] = run_ours(clip, mine, case, args.frames, args.threads, extra)
                 elif not args.no_baseline:
                     pair["baseline"] = run_baseline(clip, model, args.frames)
             if "baseline" in pair:
@@ -182,6 +186,7 @@ def main() -> int:
                 "frames": args.frames,
                 "threads": args.threads,
                 "square": args.square,
+                "detect_ahead": not args.no_detect_ahead,
             },
             "detections": "network run in full, then the clip's true boxes (random weights find nobody)",
             "results": results,

@@ -48,7 +48,14 @@ class TruthAfterNetwork:
 
 
 def run(
-    config: Path, gt: Path, model: Path, every_n: int, threads: int, max_frames: int | None, input_px: int = 640
+    config: Path,
+    gt: Path,
+    model: Path,
+    every_n: int,
+    threads: int,
+    max_frames: int | None,
+    input_px: int = 640,
+    detect_ahead: bool = True,
 ) -> dict[str, object]:
     from scripts.bench.clips import load_gt_boxes
 
@@ -75,7 +82,7 @@ def run(
 
     source = open_source(cfg.camera.source, fps=cfg.camera.fps)
     sink = MemorySink()
-    pipeline = Pipeline(cfg, source, [sink], detector_factory=factory)
+    pipeline = Pipeline(cfg, source, [sink], detector_factory=factory, detect_ahead=detect_ahead)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     stats = pipeline.run(max_frames=max_frames)
@@ -84,6 +91,7 @@ def run(
     counts = [m.count for m in sink.metrics if m.zone == "plaza"]
     return {
         "side": "ours",
+        "detect_ahead": detect_ahead,
         "model": str(model),
         "network_input_px": _network_input(wrappers),
         "frames": stats.frames_processed,
@@ -120,8 +128,22 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--input-px", type=int, default=640, help="network input (long side) for a dynamic-shape export")
     ap.add_argument("--max-frames", type=int, default=None)
+    ap.add_argument("--no-detect-ahead", action="store_true", help="detect in line on the main thread")
     args = ap.parse_args()
-    print(json.dumps(run(args.clip, args.gt, args.model, args.every_n, args.threads, args.max_frames, args.input_px)))
+    print(
+        json.dumps(
+            run(
+                args.clip,
+                args.gt,
+                args.model,
+                args.every_n,
+                args.threads,
+                args.max_frames,
+                args.input_px,
+                not args.no_detect_ahead,
+            )
+        )
+    )
     return 0
 
 
