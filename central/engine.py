@@ -274,8 +274,10 @@ class Engine:
 
     def _save_cursor(self, force: bool = False) -> None:
         """Persist `cursor` (idempotent: rows after it are evaluated again after a restart)."""
+        if not force and time.monotonic() - self._cursor_saved_mono < CURSOR_SAVE_S:
+            return
         cur = self.cursor
-        if cur == self._saved_cursor or (not force and time.monotonic() - self._cursor_saved_mono < CURSOR_SAVE_S):
+        if cur == self._saved_cursor:
             return
         try:
             self.store.save_cursor(self.cursor_key, cur, self.clock.now())
