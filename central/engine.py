@@ -97,6 +97,12 @@ class _CameraRuntime:
     last_seen_wall: float | None = None
     processed_fps: float | None = None
     capture_fps: float | None = None
+    announced_at: float | None = None  # when this camera was last stored and sent to the console
+
+
+# A camera that only sends metrics (no stats) is still stored and announced this often, so that the
+# console's "seen" age and a restarted central's camera list stay true without a write per message.
+CAMERA_ANNOUNCE_S = 5.0
 
 
 class Engine:
@@ -393,6 +399,9 @@ class Engine:
         if cam.state in ("unknown", "offline", "stopped"):
             cam.state = "online"
             self._cameras_dirty = True
+            self._save_camera(cam, now)
+        elif cam.announced_at is None or now - cam.announced_at >= CAMERA_ANNOUNCE_S:
+            self._save_camera(cam, now)
         if not zr.owned or m.stale:
             return
         if zr.zone.id in self.lane:
@@ -520,6 +529,7 @@ class Engine:
         return cam
 
     def _save_camera(self, cam: _CameraRuntime, now: float) -> None:
+        cam.announced_at = now
         try:
             self.store.upsert_camera(self._camera_row(cam, now), now)
         except Exception:

@@ -208,6 +208,27 @@ def test_cameras_are_checked_on_a_timer_not_every_step(sqlite_url: str, slow_for
         rig.close()
 
 
+def test_a_camera_that_only_sends_metrics_is_stored_and_announced_every_few_seconds(
+    sqlite_url: str, slow_forecasts: None
+) -> None:
+    rig = Rig(_config(sqlite_url, 1))
+    announced: list[dict[str, Any]] = []
+    rig.engine.bus.publish = lambda kind, data: announced.append(data) if kind == "camera" else None  # type: ignore[method-assign]
+    try:
+        for k in range(12):  # one row a second on central's clock, no stats or status messages
+            rig.store.insert_metrics([_row(0, k, T0 + k, 0.2)])
+            rig.engine.poll()
+            rig.clock.advance(1.0)
+        stored = {c.camera: c for c in rig.store.cameras()}
+        assert stored["cam0"].state == "online"
+        assert stored["cam0"].last_seen is not None and stored["cam0"].last_seen >= rig.clock.now() - 6.0
+        # Announced when it came online and then every CAMERA_ANNOUNCE_S, not once per message.
+        assert 2 <= len(announced) <= 12 // engine_mod.CAMERA_ANNOUNCE_S + 2
+        assert all(a["camera"] == "cam0" for a in announced)
+    finally:
+        rig.close()
+
+
 # -- 2. restart after an abrupt stop -------------------------------------------------------------------------
 
 
