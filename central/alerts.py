@@ -168,6 +168,9 @@ def _while_open(
     events: list[AlertEvent] = []
     updated = replace(
         alert,
+        # The text follows the fields it describes (a forecast's probability and crossing time move each
+        # bin); a lower-level condition under an escalated alert keeps the escalated alert's text.
+        message=cond.message if cond.message and cond.level == alert.level else alert.message,
         value=cond.value if cond.value is not None else alert.value,
         expected_crossing_at_s=cond.expected_crossing_at_s
         if cond.expected_crossing_at_s is not None

@@ -129,3 +129,11 @@ def test_restore_keeps_the_open_alert_and_clears_it_later() -> None:
     assert evs == [] and st.alert is not None and st.alert.id == events[0].alert.id
     st, evs = run([(50, 0.1), (110, 0.1)], st)
     assert [e.type for e in evs][-1:] == ["end"] and st.alert is None
+
+
+def test_the_message_follows_the_values_it_describes_at_the_same_level() -> None:
+    st, events = run([(0, 1.5), (30, 1.5)])
+    assert events[0].alert.message.startswith("density 1.50")
+    st, events = run([(40, 1.9)], st)
+    assert events and events[-1].alert.message.startswith("density 1.90")
+    assert st.alert is not None and st.alert.message.startswith("density 1.90")
