@@ -17,6 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from edge.detectors import Detector
 from edge.types import Detections, Frame
 
+MAX_DEPTH = 8
+
 
 class DetectAhead:
     """Buffers `depth` frames from a source and starts detection on those that `wanted` picks.
@@ -28,7 +30,8 @@ class DetectAhead:
     def __init__(
         self, depth: int, wanted: Callable[[Frame, int], bool], detector: Callable[[], Detector | None]
     ) -> None:
-        self.depth = max(depth, 1)
+        # Frames held back cost memory (6 MB each at 1080p) and a detection needs only a few frames' head start.
+        self.depth = min(max(depth, 1), MAX_DEPTH)
         self._wanted = wanted
         self._detector = detector
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect-ahead")

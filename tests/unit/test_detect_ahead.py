@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge.config import load
-from edge.detect_ahead import DetectAhead
+from edge.detect_ahead import MAX_DEPTH, DetectAhead
 from edge.evaluation import GroundTruthDetector, load_mot
 from edge.pipeline import Pipeline
 from edge.sinks import MemorySink, metrics_to_dict
@@ -82,6 +82,19 @@ def test_none_from_a_live_source_passes_through_after_the_frames_before_it() -> 
     out = [f.index if f is not None else None for f in ahead.frames(stream())]
     ahead.close()
     assert out == [0, 1, None, 2]
+
+
+def test_at_most_max_depth_frames_are_held_back_whatever_the_detection_interval() -> None:
+    held: list[int] = []
+
+    def wanted(_frame: Frame, frames_before: int) -> bool:
+        held.append(frames_before)
+        return False
+
+    ahead = DetectAhead(100, wanted, lambda: Recorder())
+    out = [f.index for f in ahead.frames(frames(30)) if f is not None]
+    ahead.close()
+    assert out == list(range(30)) and max(held) == MAX_DEPTH
 
 
 @pytest.fixture(scope="module")
