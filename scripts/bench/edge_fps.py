@@ -5,6 +5,10 @@ ours detects (every frame, every 4th). The baseline (scripts/bench/baseline_sv.p
 on every frame, supervision's ByteTrack and PolygonZone) runs right before or after each of our
 runs, the order alternating, so load from other work on the machine hits both alike; the ratio
 ours/baseline is taken pair by pair and its median reported. Every run is a fresh process.
+Ours runs the dynamic-shape export of the same network when scripts/build_yolo_onnx.sh wrote one
+(a 720p frame then goes in as 320x192, not padded to 320x320; --square for the static file), and
+detects ahead in a worker thread (--no-detect-ahead to detect in line); the baseline always runs
+the static file, as a user would.
 
     scripts/build_yolo_onnx.sh   # once: models/yolo11n_{320,640}.onnx and .venv-export with supervision
     .venv/bin/python -m scripts.bench.edge_fps [--repeats 3] [--frames 300] [--only 720p-320]
