@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["current", "forecast", "stop_and_go", "stale"]
 Level = Literal["warning", "critical"]
@@ -54,6 +54,26 @@ class Alert:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    def record(self) -> dict[str, Any]:
+        """The alert's own fields under their wire names (times without `_s`): one row of the store, and
+        the part of the API's alert object that is not patrols or history."""
+        return {
+            "id": self.id,
+            "zone": self.zone,
+            "kind": self.kind,
+            "level": self.level,
+            "state": self.state,
+            "opened_at": self.opened_at_s,
+            "updated_at": self.updated_at_s,
+            "ended_at": self.ended_at_s,
+            "value": self.value,
+            "threshold": self.threshold,
+            "expected_crossing_at": self.expected_crossing_at_s,
+            "probability": self.probability,
+            "message": self.message,
+            "assigned_patrol": self.assigned_patrol,
+        }
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,7 @@ class Store:
         # RETURNING rather than rowcount: drivers disagree on the rowcount of ON CONFLICT DO NOTHING.
         stmt = (
             self._insert(s.alerts)
-            .values(**_alert_values(alert))
+            .values(**alert.record())
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(s.alerts.c.id)
         )
@@ -441,25 +441,6 @@ def _stored_metric(m: Any) -> StoredMetric:
             received_at=float(m["received_at"]),
         ),
     )
-
-
-def _alert_values(a: Alert) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "zone": a.zone,
-        "kind": a.kind,
-        "level": a.level,
-        "state": a.state,
-        "opened_at": a.opened_at_s,
-        "updated_at": a.updated_at_s,
-        "ended_at": a.ended_at_s,
-        "value": a.value,
-        "threshold": a.threshold,
-        "expected_crossing_at": a.expected_crossing_at_s,
-        "probability": a.probability,
-        "message": a.message,
-        "assigned_patrol": a.assigned_patrol,
-    }
 
 
 def _audit_values(alert_id: str, step: AuditStep) -> dict[str, Any]:

@@ -52,20 +52,7 @@ def zone_json(z: Zone, latest: MetricRow | None, forecast: dict[str, Any] | None
 
 def alert_json(a: Alert, patrols: Sequence[PatrolDistance]) -> dict[str, Any]:
     return {
-        "id": a.id,
-        "zone": a.zone,
-        "kind": a.kind,
-        "level": a.level,
-        "state": a.state,
-        "opened_at": a.opened_at_s,
-        "updated_at": a.updated_at_s,
-        "ended_at": a.ended_at_s,
-        "value": a.value,
-        "threshold": a.threshold,
-        "expected_crossing_at": a.expected_crossing_at_s,
-        "probability": a.probability,
-        "message": a.message,
-        "assigned_patrol": a.assigned_patrol,
+        **a.record(),
         "patrols": [p.as_json() for p in patrols],
         "history": [{"at": h.at_s, "action": h.action, "by": h.by, "detail": h.detail} for h in a.history],
     }

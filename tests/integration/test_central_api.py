@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from central.clock import FakeClock
 from central.patrols import PatrolPosition
 from central.service import CentralService
 from central.store import MetricRow
-from tests.support.central_harness import ZONE_A, base_config, fresh_postgres_db, wait_for
+from tests.support.central_harness import ZONE_A, base_config, wait_for
 from tests.support.mosquitto import free_port
 
 pytestmark = pytest.mark.integration
@@ -29,15 +28,6 @@ USERS = [
     {"username": "olga", "role": "operator", "password_hash": hash_password("operator-pw")},
     {"username": "adam", "role": "admin", "password_hash": hash_password("admin-pw")},
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'c.sqlite'}"
-    else:
-        with fresh_postgres_db() as url:
-            yield url
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -23,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from central.auth import hash_password
 from central.clock import FakeClock
 from central.service import CentralService
-from tests.support.central_harness import EdgeClient, base_config, fresh_postgres_db, metric, metric_topic, wait_for
+from tests.support.central_harness import EdgeClient, base_config, metric, metric_topic, wait_for
 from tests.support.mosquitto import MosquittoBroker
 
 pytestmark = pytest.mark.integration
@@ -32,15 +31,6 @@ NOW = 1_800_100_000.0  # central's (fake) clock; live data is measured just befo
 N_BACKLOG = 4000
 LIVE_ALERT_BOUND_S = 5.0  # the backlog itself takes 10-25 s to evaluate here; measured 0.3-2.1 s
 OP_HASH = hash_password("operator-pw")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'central.sqlite'}"
-    else:
-        with fresh_postgres_db() as url:
-            yield url
 
 
 @pytest.fixture

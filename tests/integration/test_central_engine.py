@@ -23,7 +23,6 @@ from central.events import EventBus
 from central.forecasts import CrossingOut, PersistenceForecaster, ZoneForecast
 from central.obs import Telemetry
 from central.store import MetricRow, Store
-from tests.support.central_harness import fresh_postgres_db
 
 pytestmark = pytest.mark.integration
 
@@ -95,15 +94,6 @@ def _row(zone: int, seq: int, t: float, density: float, inflow: int = 0) -> Metr
     return MetricRow(
         SITE, f"cam{zone}", seq, f"z{zone}", "a", t, density * 100, 1, density, 1.0, 1.2, "C", False, inflow, 0, t
     )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'central.sqlite'}"
-    else:
-        with fresh_postgres_db() as url:
-            yield url
 
 
 @pytest.fixture

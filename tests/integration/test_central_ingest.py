@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from tests.support.central_harness import (
     PREFIX,
     EdgeClient,
     base_config,
-    fresh_postgres_db,
     metric,
     metric_topic,
     wait_for,
@@ -33,16 +31,6 @@ T0 = 1_800_000_000.0
 OP_HASH = hash_password("operator-pw")
 
 Starter = Callable[..., CentralService]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every test here runs on both databases (PostgreSQL: a fresh database, dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'central.sqlite'}"
-    else:
-        with fresh_postgres_db() as url:
-            yield url
 
 
 @pytest.fixture
