@@ -110,19 +110,22 @@ HOSTILE: list[tuple[str, str, bytes]] = [
 ]
 
 
+def _operator_config(db_url: str, broker_port: int) -> CentralConfig:
+    """An operator login, and forecast alerts allowed after 60 s of a cold zone's data with no pending
+    duration, so a short ramp raises them (the defaults, 300 s and 30 s, keep a cold zone's first minutes
+    quiet: test_central_engine.py)."""
+    return base_config(
+        db_url,
+        broker_port,
+        users=[{"username": "op", "role": "operator", "password_hash": OP_HASH}],
+        alerts={"forecast_min_history_s": 60, "forecast_pending_s": 0},
+    )
+
+
 def test_malformed_and_hostile_messages_go_to_dead_letters_and_nothing_breaks(
     start: Starter, edge: EdgeClient, broker: MosquittoBroker, db_url: str
 ) -> None:
-    # A short ramp on a cold zone: forecast alerts allowed after 60 s of data, with no pending duration
-    # (the defaults, 300 s and 30 s, keep a cold zone's first minutes quiet: test_central_engine.py).
-    svc = start(
-        base_config(
-            db_url,
-            broker.port,
-            users=[{"username": "op", "role": "operator", "password_hash": OP_HASH}],
-            alerts={"forecast_min_history_s": 60, "forecast_pending_s": 0},
-        )
-    )
+    svc = start(_operator_config(db_url, broker.port))
     watcher = EdgeClient(broker.port)
     watcher.subscribe(f"{PREFIX}/deadletter")
     try:
@@ -149,16 +152,7 @@ def test_malformed_and_hostile_messages_go_to_dead_letters_and_nothing_breaks(
 def test_current_and_forecast_alerts_with_patrols_then_clear(
     start: Starter, edge: EdgeClient, broker: MosquittoBroker, db_url: str
 ) -> None:
-    # A short ramp on a cold zone: forecast alerts allowed after 60 s of data, with no pending duration
-    # (the defaults, 300 s and 30 s, keep a cold zone's first minutes quiet: test_central_engine.py).
-    svc = start(
-        base_config(
-            db_url,
-            broker.port,
-            users=[{"username": "op", "role": "operator", "password_hash": OP_HASH}],
-            alerts={"forecast_min_history_s": 60, "forecast_pending_s": 0},
-        )
-    )
+    svc = start(_operator_config(db_url, broker.port))
     watcher = EdgeClient(broker.port)
     watcher.subscribe(f"{PREFIX}/alerts/+")
     try:
