@@ -18,6 +18,31 @@ F64 = npt.NDArray[np.float64]
 Gray = npt.NDArray[np.uint8]
 
 _LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
+# Lucas-Kanade runs on a grey frame no wider than this: at 720p/1080p a full-size pyramid costs
+# several times more for shifts that are small next to a person's box (scripts/bench/edge_fps.py).
+FLOW_MAX_WIDTH_PX = 640
+
+
+@dataclass(frozen=True)
+class FlowImages:
+    """One frame's grey images for optical flow: `gray` full size (dense flow), `small` at most
+    FLOW_MAX_WIDTH_PX wide (Lucas-Kanade), `scale` = small / full size."""
+
+    gray: Gray
+    small: Gray
+    scale: float
+
+
+def flow_images(image: npt.NDArray[np.uint8]) -> FlowImages:
+    """Grey and shrunk copies of a frame. A pure function of the image, so the pipeline can make them
+    in a worker thread ahead of the frame (OpenCV releases the GIL here)."""
+    gray: Gray = image if image.ndim == 2 else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
+    h, w = gray.shape[:2]
+    scale = min(1.0, FLOW_MAX_WIDTH_PX / w)
+    if scale == 1.0:
+        return FlowImages(gray, gray, 1.0)
+    size = (max(round(w * scale), 1), max(round(h * scale), 1))
+    return FlowImages(gray, np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8), scale)
 
 
 class BoxFlow:

@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -25,7 +24,7 @@ from edge.calibration import CameraGeometry, build_geometry
 from edge.config import EdgeConfig
 from edge.detect_ahead import DetectAhead
 from edge.detectors import Detector, build_detector
-from edge.flow import BoxFlow, DenseFlowSpeed, DenseSpeed
+from edge.flow import BoxFlow, DenseFlowSpeed, DenseSpeed, FlowImages, flow_images
 from edge.metrics import FRUIN_WALKWAY_BANDS, MetricsSettings, Observation, ZoneMetricsAggregator
 from edge.sinks import Sink
 from edge.sources import Source
@@ -38,9 +37,6 @@ DetectorFactory = Callable[[EdgeConfig, CameraGeometry], Detector]
 Gray = npt.NDArray[np.uint8]
 _RATE_WINDOW_S = 10.0
 _HOUR_S = 3600.0
-# Lucas-Kanade runs on a grey frame no wider than this: at 720p/1080p a full-size pyramid costs
-# several times more for shifts that are small next to a person's box (scripts/bench/edge_fps.py).
-_FLOW_MAX_WIDTH_PX = 640
 
 
 def default_detector_factory(cfg: EdgeConfig, geometry: CameraGeometry) -> Detector:
@@ -99,7 +95,7 @@ class Pipeline:
         self.clock = clock
         # Files only: a live source's next frame is not there yet, and waiting for it would add latency.
         self.detect_ahead = detect_ahead and not source.live
-        self._ahead: DetectAhead | None = None
+        self._ahead: DetectAhead[FlowImages] | None = None
         t = cfg.tracking
         self.tracker = Tracker(TrackerSettings(min_hits=t.min_hits, max_age_s=t.max_age_s, iou_gate=t.iou_gate))
         self.box_flow = BoxFlow(win_px=11)
@@ -116,8 +112,6 @@ class Pipeline:
         self._tracks = Tracks.empty()
         self._prev_gray: Gray | None = None
         self._prev_small: Gray | None = None
-        self._flow_scale = 1.0
-        self._flow_size = (0, 0)
         self._prev_t_s = 0.0
         self._frames_processed = 0
         self._detector_s_total = 0.0
@@ -132,7 +126,9 @@ class Pipeline:
         stop = stop or threading.Event()
         frames = self.source.frames()
         if self.detect_ahead:
-            self._ahead = DetectAhead(self.cfg.detector.every_n_frames, self._will_detect, lambda: self.detector)
+            self._ahead = DetectAhead(
+                self.cfg.detector.every_n_frames, self._will_detect, lambda: self.detector, prepare=flow_images
+            )
             frames = self._ahead.frames(frames)
         try:
             for frame in frames:
@@ -160,10 +156,8 @@ class Pipeline:
         size = (frame.image.shape[1], frame.image.shape[0])
         if not self._sized or size != self.geometry.frame_size:
             self._resize(size)
-        gray: Gray = frame.image if frame.image.ndim == 2 else cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)  # type: ignore[assignment]
-        small: Gray = gray
-        if self._flow_scale != 1.0:
-            small = np.asarray(cv2.resize(gray, self._flow_size, interpolation=cv2.INTER_AREA), np.uint8)
+        images = self._ahead.prepared(frame) if self._ahead is not None else flow_images(frame.image)
+        gray, small = images.gray, images.small
 
         every_n = self.cfg.detector.every_n_frames
         if self._frames_processed % every_n == 0 or self._prev_gray is None or self._prev_small is None:
@@ -179,7 +173,7 @@ class Pipeline:
             self._tracks = self.tracker.update(frame.t_s, detections)
         else:
             moved = self.box_flow.carry(
-                self._prev_small, small, self._tracks.ids, self._tracks.xyxy, image_scale=self._flow_scale
+                self._prev_small, small, self._tracks.ids, self._tracks.xyxy, image_scale=images.scale
             )
             self._tracks = self.tracker.carry(frame.t_s, moved)
 
@@ -228,8 +222,6 @@ class Pipeline:
             self.tracker = Tracker(self.tracker.settings)
             self._tracks = Tracks.empty()
             self._prev_gray = self._prev_small = None
-        self._flow_scale = min(1.0, _FLOW_MAX_WIDTH_PX / size[0])
-        self._flow_size = (max(round(size[0] * self._flow_scale), 1), max(round(size[1] * self._flow_scale), 1))
         self.geometry = build_geometry(self.cfg, size)
         self.aggregator.zones = list(self.geometry.zones)
         if self._ahead is not None:

@@ -97,6 +97,35 @@ def test_at_most_max_depth_frames_are_held_back_whatever_the_detection_interval(
     assert out == list(range(30)) and max(held) == MAX_DEPTH
 
 
+def test_prepare_runs_on_every_frame_in_a_worker_and_is_handed_back_by_frame() -> None:
+    threads: set[str] = set()
+
+    def prepare(image: np.ndarray) -> float:
+        threads.add(threading.current_thread().name)
+        return float(image[0, 0])
+
+    def marked(n: int) -> Iterator[Frame | None]:
+        for i in range(n):
+            yield Frame(i, i / 10, np.full((4, 4), i, np.uint8))
+
+    ahead = DetectAhead(3, lambda _f, _b: False, lambda: None, prepare=prepare)
+    try:
+        got = [(f.index, ahead.prepared(f)) for f in ahead.frames(marked(10)) if f is not None]
+    finally:
+        ahead.close()
+    assert got == [(i, float(i)) for i in range(10)]
+    assert threads and all(t.startswith("prepare-ahead") for t in threads)
+
+
+def test_prepared_without_a_prepare_function_is_a_clear_error() -> None:
+    ahead = DetectAhead(3, lambda _f, _b: False, lambda: None)
+    try:
+        with pytest.raises(RuntimeError, match="prepare"):
+            ahead.prepared(Frame(0, 0.0, np.zeros((4, 4), np.uint8)))
+    finally:
+        ahead.close()
+
+
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> SyntheticClip:
     return render_clip(tmp_path_factory.mktemp("synthetic"), duration_s=4.0, fps=10.0)

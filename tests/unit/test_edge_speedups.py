@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.flow import BoxFlow
+from edge.flow import FLOW_MAX_WIDTH_PX, BoxFlow, flow_images
 from edge.sources import FileSource
 
 
@@ -18,6 +18,23 @@ def _textured(shift_px: tuple[int, int], size: tuple[int, int] = (720, 1280)) ->
     base = cv2.GaussianBlur(rng.integers(0, 255, (size[0] + 40, size[1] + 40), dtype=np.uint8), (5, 5), 0)
     dx, dy = shift_px
     return np.ascontiguousarray(base[20 - dy : 20 - dy + size[0], 20 - dx : 20 - dx + size[1]])
+
+
+@pytest.mark.parametrize(
+    ("shape", "small_hw", "scale"), [((720, 1280, 3), (360, 640), 0.5), ((360, 480), (360, 480), 1.0)]
+)
+def test_flow_images_are_grey_and_at_most_the_flow_width(
+    shape: tuple[int, ...], small_hw: tuple[int, int], scale: float
+) -> None:
+    image = np.random.default_rng(1).integers(0, 255, shape, dtype=np.uint8)
+    images = flow_images(image)
+    assert images.gray.shape == shape[:2] and images.gray.dtype == np.uint8
+    assert images.small.shape == small_hw and images.small.shape[1] <= FLOW_MAX_WIDTH_PX
+    assert images.scale == scale
+    if image.ndim == 3:
+        np.testing.assert_array_equal(images.gray, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    else:
+        assert images.small is images.gray  # small enough already: no copy
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.5, 1 / 3])
