@@ -111,7 +111,12 @@ class DetectorConfig(_Model):
     confidence: float = Field(default=0.35, ge=0, le=1, description="Minimum person score.")
     iou_threshold: float = Field(default=0.5, gt=0, le=1, description="Non-maximum suppression IoU.")
     input_size: int = Field(default=640, ge=32, le=4096, description="Network input side for 'onnx'/'ultralytics'.")
-    threads: int = Field(default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0 lets it choose.")
+    threads: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="onnxruntime intra-op threads; 0 chooses: 1 when detecting every few frames ahead of a file, else all cores.",
+    )
     person_height_m: float = Field(
         default=1.7, gt=0.5, lt=2.5, description="Typical person height, bounds box sizes where calibrated."
     )

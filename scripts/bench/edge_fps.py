@@ -88,7 +88,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3, help="pairs per case")
     ap.add_argument("--frames", type=int, default=300, help="frames per run (the clips have 500)")
-    ap.add_argument("--threads", type=int, default=2, help="our onnxruntime intra-op threads")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="our onnxruntime intra-op threads (0: the edge's own choice, detector.threads)",
+    )
     ap.add_argument("--models", type=Path, default=ROOT / "models", help="folder with yolo11n_{320,640}.onnx")
     ap.add_argument("--only", action="append", default=[], help="run only cases whose name starts with this")
     ap.add_argument("--no-baseline", action="store_true", help="ours only (no .venv-export needed)")

@@ -125,7 +125,7 @@ def main() -> int:
     ap.add_argument("--gt", type=Path, required=True)
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--every-n", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0, help="0: the edge's own choice (detector.threads)")
     ap.add_argument("--input-px", type=int, default=640, help="network input (long side) for a dynamic-shape export")
     ap.add_argument("--max-frames", type=int, default=None)
     ap.add_argument("--no-detect-ahead", action="store_true", help="detect in line on the main thread")

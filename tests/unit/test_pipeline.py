@@ -103,3 +103,24 @@ def test_line_counts_match_ground_truth_crossings(clip: SyntheticClip, tmp_path:
             got["out"] += m.lines["centre"]["out"]
     assert expected["in"] + expected["out"] > 0
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("every_n", "threads", "detect_ahead", "expected"),
+    [(4, 0, True, 1), (1, 0, True, 0), (4, 0, False, 0), (4, 2, True, 2)],
+)
+def test_detector_threads_left_to_the_edge_are_one_only_when_detecting_ahead_every_few_frames(
+    clip: SyntheticClip, every_n: int, threads: int, detect_ahead: bool, expected: int
+) -> None:
+    cfg = _cfg(clip, every_n)
+    cfg = cfg.model_copy(update={"detector": cfg.detector.model_copy(update={"threads": threads})})
+    gt = load_mot(clip.gt)
+    built: list[int] = []
+
+    def factory(c: EdgeConfig, _g: object) -> GroundTruthDetector:
+        built.append(c.detector.threads)
+        return GroundTruthDetector(gt)
+
+    source = open_source(cfg.camera.source, fps=cfg.camera.fps)
+    Pipeline(cfg, source, [MemorySink()], detector_factory=factory, detect_ahead=detect_ahead).run(max_frames=5)
+    assert built == [expected]
