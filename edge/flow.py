@@ -18,6 +18,9 @@ F64 = npt.NDArray[np.float64]
 Gray = npt.NDArray[np.uint8]
 
 _LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
+MAX_PYRAMID_LEVEL = 2
+# Share of the boxes that must have moved in the last step for the next one to use a shallow pyramid.
+_SHALLOW_MIN_MOVED = 0.9
 # Lucas-Kanade runs on a grey frame no wider than this: at 720p/1080p a full-size pyramid costs
 # several times more for shifts that are small next to a person's box (scripts/bench/edge_fps.py).
 FLOW_MAX_WIDTH_PX = 640
@@ -50,7 +53,13 @@ class BoxFlow:
 
     Points that do not come back to where they started (forward-backward check) are dropped: they
     sit on an occluder's edge or on the background. A box with too few good points is not moved,
-    so the tracker falls back to its own prediction.
+    so the tracker falls back to its own prediction. Between two detections a box keeps the points
+    that survived the last step, as a KLT tracker does, while enough of them are still inside it:
+    finding corners box by box cost the edge as much as the flow itself (scripts/bench/edge_fps.py).
+
+    The pyramid is only as deep as the motion needs: one level above the image follows shifts of
+    about a window, which at 25 fps is several times what a walker moves per frame; a slow frame
+    rate, a fast mover or boxes that lost their points switch back to the full depth next step.
     """
 
     def __init__(
@@ -59,8 +68,15 @@ class BoxFlow:
         self.points_per_box = points_per_box
         self.min_points = min_points
         self.max_fb_error_px = max_fb_error_px
+        # Twice the minimum: a box can lose a few more points in the next step and still be moved.
+        self.min_kept_points = 2 * min_points
         # LK's cost grows with points x window area; both dominate the edge's time between detections.
-        self._lk_params = {"winSize": (win_px, win_px), "maxLevel": 2, "criteria": _LK_CRITERIA}
+        self._lk_params = {"winSize": (win_px, win_px), "maxLevel": MAX_PYRAMID_LEVEL, "criteria": _LK_CRITERIA}
+        # A third of the window leaves the shallow pyramid three times the last step's largest shift.
+        self._shallow_below_px = win_px / 3
+        # The last call's good points by track id, in the pixels of the frame they ended in (`_kept_in`).
+        self._kept: dict[int, npt.NDArray[np.float32]] = {}
+        self._kept_in: Gray | None = None
 
     def carry(
         self, prev: Gray, curr: Gray, ids: npt.ArrayLike, boxes_xyxy: npt.ArrayLike, image_scale: float = 1.0
@@ -70,23 +86,11 @@ class BoxFlow:
         box shifts that a person's size dwarfs anyway."""
         boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
         id_list = [int(i) for i in np.asarray(ids).reshape(-1)]
-        h, w = prev.shape[:2]
-        starts: list[npt.NDArray[np.float32]] = []
-        owners: list[int] = []
-        for k, (x1, y1, x2, y2) in enumerate(boxes * image_scale):
-            # The box's middle avoids the background at its corners.
-            bx1, by1 = int(max(x1 + (x2 - x1) * 0.15, 0)), int(max(y1 + (y2 - y1) * 0.05, 0))
-            bx2, by2 = int(min(x2 - (x2 - x1) * 0.15, w)), int(min(y2 - (y2 - y1) * 0.05, h))
-            if bx2 - bx1 < 4 or by2 - by1 < 4:
-                continue
-            pts = cv2.goodFeaturesToTrack(
-                prev[by1:by2, bx1:bx2], maxCorners=self.points_per_box, qualityLevel=0.01, minDistance=3
-            )
-            if pts is None:
-                continue
-            pts = pts.reshape(-1, 2) + np.array([bx1, by1], np.float32)
-            starts.append(pts.astype(np.float32))
-            owners.extend([k] * len(pts))
+        # Points carry over only when this call continues the last one (its `curr` is our `prev`):
+        # after a detection frame the boxes are new, and so must their points be.
+        kept = self._kept if self._kept_in is prev else {}
+        self._kept, self._kept_in = {}, curr
+        starts, owners = self._start_points(prev, boxes * image_scale, id_list, kept)
         if not starts:
             return {}
         p0 = np.concatenate(starts).reshape(-1, 1, 2)
@@ -94,14 +98,60 @@ class BoxFlow:
         p0r, st2, _ = cv2.calcOpticalFlowPyrLK(curr, prev, p1, None, **self._lk_params)  # type: ignore[call-overload]
         fb = np.linalg.norm((p0 - p0r).reshape(-1, 2), axis=1)
         good = (st1.reshape(-1) == 1) & (st2.reshape(-1) == 1) & (fb < self.max_fb_error_px)
-        shifts = (p1 - p0).reshape(-1, 2).astype(np.float64)[good]
+        ends = p1.reshape(-1, 2)[good]
+        shifts = (ends - p0.reshape(-1, 2)[good]).astype(np.float64)
         owner_arr = np.asarray(owners, np.int64)[good]
+        self._keep(owner_arr, ends, id_list)
         counts = np.bincount(owner_arr, minlength=len(boxes))
         moved = np.nonzero(counts >= self.min_points)[0]
         if len(moved) == 0:
+            self._lk_params["maxLevel"] = MAX_PYRAMID_LEVEL
             return {}
-        medians = _grouped_median(owner_arr, shifts, counts, moved) / image_scale
+        medians_px = _grouped_median(owner_arr, shifts, counts, moved)
+        self._choose_depth(float(np.abs(medians_px).max()), len(moved) / len(boxes))
+        medians = medians_px / image_scale
         return {id_list[k]: boxes[k] + np.array([dx, dy, dx, dy]) for k, (dx, dy) in zip(moved, medians, strict=True)}
+
+    def _choose_depth(self, largest_shift_px: float, moved_share: float) -> None:
+        shallow = largest_shift_px <= self._shallow_below_px and moved_share >= _SHALLOW_MIN_MOVED
+        self._lk_params["maxLevel"] = 1 if shallow else MAX_PYRAMID_LEVEL
+
+    @property
+    def pyramid_levels(self) -> int:
+        """Levels above the image the next step's Lucas-Kanade uses."""
+        return int(self._lk_params["maxLevel"])  # type: ignore[call-overload]
+
+    def _start_points(
+        self, prev: Gray, boxes: F64, id_list: list[int], kept: dict[int, npt.NDArray[np.float32]]
+    ) -> tuple[list[npt.NDArray[np.float32]], list[int]]:
+        """Per box (in `prev`'s pixels) its kept points if enough are still inside it, else fresh corners;
+        and for every point the index of its box."""
+        h, w = prev.shape[:2]
+        starts: list[npt.NDArray[np.float32]] = []
+        owners: list[int] = []
+        for k, (x1, y1, x2, y2) in enumerate(boxes):
+            # The box's middle avoids the background at its corners.
+            bx1, by1 = int(max(x1 + (x2 - x1) * 0.15, 0)), int(max(y1 + (y2 - y1) * 0.05, 0))
+            bx2, by2 = int(min(x2 - (x2 - x1) * 0.15, w)), int(min(y2 - (y2 - y1) * 0.05, h))
+            if bx2 - bx1 < 4 or by2 - by1 < 4:
+                continue
+            pts = kept.get(id_list[k])
+            if pts is not None:
+                pts = pts[(pts[:, 0] >= bx1) & (pts[:, 0] < bx2) & (pts[:, 1] >= by1) & (pts[:, 1] < by2)]
+            if pts is None or len(pts) < self.min_kept_points:
+                found = cv2.goodFeaturesToTrack(
+                    prev[by1:by2, bx1:bx2], maxCorners=self.points_per_box, qualityLevel=0.01, minDistance=3
+                )
+                if found is None:
+                    continue
+                pts = (found.reshape(-1, 2) + np.array([bx1, by1], np.float32)).astype(np.float32)
+            starts.append(pts)
+            owners.extend([k] * len(pts))
+        return starts, owners
+
+    def _keep(self, owners: npt.NDArray[np.int64], ends: npt.NDArray[np.float32], id_list: list[int]) -> None:
+        for k in np.unique(owners):
+            self._kept[id_list[int(k)]] = np.ascontiguousarray(ends[owners == k], np.float32)
 
 
 def _grouped_median(

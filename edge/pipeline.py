@@ -128,9 +128,11 @@ class Pipeline:
         stop = stop or threading.Event()
         frames = self.source.frames()
         if self.detect_ahead:
-            self._ahead = DetectAhead(
-                self.cfg.detector.every_n_frames, self._will_detect, lambda: self.detector, prepare=flow_images
-            )
+            # Two detection intervals of head start: the worker shares the cores with decoding and
+            # optical flow, and with one interval the main thread still waited for a third of the
+            # detections (720p, every 4th frame; 4% more frames/s with two).
+            depth = 2 * self.cfg.detector.every_n_frames
+            self._ahead = DetectAhead(depth, self._will_detect, lambda: self.detector, prepare=flow_images)
             frames = self._ahead.frames(frames)
         try:
             for frame in frames:

@@ -61,6 +61,58 @@ def test_box_flow_median_per_box_ignores_other_boxes() -> None:
     np.testing.assert_allclose(moved[2] - boxes[1], [-4, 2, -4, 2], atol=0.3)
 
 
+class CornerCounter:
+    """Counts the corner searches BoxFlow makes, calling the real one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = cv2.goodFeaturesToTrack
+
+        def counted(*args: object, **kwargs: object) -> object:
+            self.calls += 1
+            return real(*args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(cv2, "goodFeaturesToTrack", counted)
+
+
+def test_box_flow_follows_its_points_between_detections_without_new_corner_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    corners = CornerCounter(monkeypatch)
+    frames = [_textured((2 * k, k)) for k in range(4)]
+    boxes = np.array([[400.0, 200.0, 520.0, 460.0], [900.0, 100.0, 980.0, 300.0]])
+    flow = BoxFlow(win_px=9)
+    for k in range(1, 4):
+        moved = flow.carry(frames[k - 1], frames[k], [7, 9], boxes)
+        np.testing.assert_allclose(moved[7] - boxes[0], [2, 1, 2, 1], atol=0.3)
+        boxes = np.stack([moved[7], moved[9]])
+        assert corners.calls == 2  # found once per box, in the first step only
+    # A step that does not continue the last one (a detection came between) searches again.
+    flow.carry(frames[0].copy(), frames[1], [7, 9], boxes)
+    assert corners.calls == 4
+
+
+def test_box_flow_searches_corners_again_for_a_box_that_left_its_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    corners = CornerCounter(monkeypatch)
+    frames = [_textured((0, 0)), _textured((2, 0)), _textured((4, 0))]
+    flow = BoxFlow(win_px=9)
+    boxes = np.array([[400.0, 200.0, 520.0, 460.0]])
+    flow.carry(frames[0], frames[1], [7], boxes)
+    # The tracker put the box somewhere else (say, a detection matched it there): its old points are outside.
+    flow.carry(frames[1], frames[2], [7], boxes + np.array([300.0, 0.0, 300.0, 0.0]))
+    assert corners.calls == 2
+
+
+@pytest.mark.parametrize(("shift_px", "levels"), [((1, 1), 1), ((8, 0), 2)])
+def test_box_flow_pyramid_is_shallow_only_while_the_boxes_move_little(shift_px: tuple[int, int], levels: int) -> None:
+    flow = BoxFlow(win_px=9)
+    assert flow.pyramid_levels == 2  # nothing known yet: the full depth
+    boxes = np.array([[400.0, 200.0, 520.0, 460.0], [900.0, 100.0, 980.0, 300.0]])
+    moved = flow.carry(_textured((0, 0)), _textured(shift_px), [1, 2], boxes)
+    np.testing.assert_allclose(moved[1] - boxes[0], [*shift_px, *shift_px], atol=0.3)
+    assert flow.pyramid_levels == levels
+
+
 def _clip(path: Path, n: int) -> Path:
     w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (64, 48))
     for k in range(n):
