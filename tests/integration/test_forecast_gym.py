@@ -1,14 +1,11 @@
 """The issue's targets on the shared gym occupancy series, through the contracted CLI.
 
 Measured on this file (rolling origins, 10 minutes ahead, only data up to each origin): MAE about
-0.945 of persistence's (0.960 before the online change regression joined the candidates; that
-model alone, without the per-series choice, reaches 0.933), about 0.48 of seasonal naive's (day)
-and 0.45 (week), coverage 80.1% (80% band) and 95.0% (95% band). The issue's "at most 0.75 of
-persistence" is kept as an expected failure: on this series the bin-to-bin change is mostly noise
-(the lag-1 autocorrelation of the 10-minute changes is -0.29, so the best linear one-step forecast
-from the last changes gains only about 5%), an in-sample time-of-week profile of the 10-minute
-change only reaches 0.96 of persistence's error, and even an out-of-sample gradient-boosting model
-given every column of the file (weekday, holiday, semester, temperature, ...) only reaches 0.91.
+0.96 of persistence's, about half of seasonal naive's, 80% coverage about 0.80. The issue's
+"at most 0.75 of persistence" is kept as an expected failure: on this series the bin-to-bin change
+is mostly noise (the lag-1 autocorrelation of the 10-minute changes is -0.29, so even the best
+linear one-step forecast can only gain about 5%), and even an in-sample time-of-week profile of
+the 10-minute change only reaches 0.96 of persistence's error here.
 """
 
 from __future__ import annotations
