@@ -4,8 +4,6 @@ Every bin, each model's forecasts at a few tracked horizons are stored in a ring
 target bin arrives they are scored (per model, series and horizon). Those scores give both the
 prediction intervals (see intervals.py) and the per-series model choice: the model with the lowest
 recent mean absolute error over the horizon wins, so the choice is a rolling backtest per zone.
-One candidate, the change regression (models/regression.py), reads the others' paths as its inputs,
-so its forecast is made after theirs, from the same bin.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from forecasting.models.damped import DampedTrend
 from forecasting.models.inflow import InflowModel
 from forecasting.models.persistence import Persistence
 from forecasting.models.profile import SeasonalProfile
-from forecasting.models.regression import ChangeRegression
 
 SELECT_RATE = 0.02  # slower than the interval scale so the choice does not flap
 MIN_SCORED = 8  # errors a model needs at the shortest horizon before it can be chosen
@@ -44,7 +41,6 @@ class EngineSettings:
     nonnegative: bool = True
     min_scale: float = 0.0  # floor on the interval scale, in the series' units
     with_inflow: bool = False  # add the SARIMAX-with-inflow candidate (needs exog in step())
-    with_regression: bool = True  # add the online regression of the coming change on the others
 
 
 @dataclass(frozen=True)
@@ -72,37 +68,22 @@ class OnlineEngine:
         # Damping in time, not per bin: the trend keeps half its weight over twice the horizon.
         fast.phi[:] = 0.5 ** (1.0 / (2 * max(self.H, 10)))
         self.models: list[VectorModel] = [Persistence(n_series), self.damped, fast]
-        self.profile: SeasonalProfile | None = None
         if settings.season_slots:
-            self.profile = SeasonalProfile(n_series, settings.season_slots, sub_period_slots=settings.sub_season_slots)
-            self.models.append(self.profile)
+            self.models.append(
+                SeasonalProfile(n_series, settings.season_slots, sub_period_slots=settings.sub_season_slots)
+            )
         self.inflow: InflowModel | None = None
         if settings.with_inflow:
             self.inflow = InflowModel(n_series)
             self.models.append(self.inflow)
-        self.horizons = tracked_horizons(self.H)
-        self.regression: ChangeRegression | None = None
-        self.n_base = len(self.models)  # the models the regression reads
-        if settings.with_regression:
-            # Inputs: every other model but persistence (its path minus the last value is 0), plus the
-            # profile's level on its own, so the profile's seasonal change and its pull towards a smoothed
-            # level get separate weights (on the gym that took the regression alone from 0.940 to 0.933).
-            inputs = [m.name for m in self.models[1:]] + (["profile_level"] if self.profile is not None else [])
-            self.regression = ChangeRegression(n_series, self.horizons, tuple(inputs))
-            self.models.append(self.regression)
         names = [m.name for m in self.models]
-        # Averaging a trend-like forecast with the profile's hedges between them (a classic forecast
-        # combination). The regression's mean with the profile is there because it measured better: 0.2-0.5%
-        # lower error on the gym 10 to 60 minutes ahead, no worse elsewhere; its mean with ets_profile_mean was worse.
-        self.combine: list[tuple[int, int]] = []
-        if "profile" in names:
-            self.combine.append((names.index("ets_damped"), names.index("profile")))
-            names.append("ets_profile_mean")
-            if self.regression is not None:
-                self.combine.append((names.index("regression"), names.index("profile")))
-                names.append("regression_profile_mean")
+        # Averaging the trend and profile forecasts hedges between them (a classic forecast combination).
+        self.combine = (names.index("ets_damped"), names.index("profile")) if "profile" in names else None
         self.profile_ready = np.zeros(n_series, dtype=bool)
+        if self.combine:
+            names.append("ets_profile_mean")
         self.model_names = tuple(names)
+        self.horizons = tracked_horizons(self.H)
         m, k = len(self.model_names), self.horizons.shape[0]
         self.ring = int(self.horizons[-1]) + 1
         self.buffer = np.full((m, self.ring, n_series, k), np.nan, dtype=np.float32)
@@ -171,17 +152,12 @@ class OnlineEngine:
         self.since_obs = np.where(observed, 0, self.since_obs + 1)
         self.prev_observed = observed
 
-        each = [model.paths(self.H, future_slots) for model in self.models[: self.n_base]]
-        if self.regression is not None:
-            inputs = each[1:]
-            if self.profile is not None:
-                inputs.append(np.broadcast_to(self.profile.level[:, None], (self.n, self.H)))
-            self.regression.set_inputs(np.stack(inputs))
-            each.append(self.regression.paths(self.H, future_slots))
-        for i, j in self.combine:
-            each.append(0.5 * (each[i] + each[j]))
-        if self.profile is not None:
-            self.profile_ready = self.profile.learned(future_slots)
+        each = [model.paths(self.H, future_slots) for model in self.models]
+        if self.combine:
+            each.append(0.5 * (each[self.combine[0]] + each[self.combine[1]]))
+            profile = self.models[self.combine[1]]
+            assert isinstance(profile, SeasonalProfile)
+            self.profile_ready = profile.learned(future_slots)
         paths = np.stack(each)
         self._paths = paths
         self.buffer[:, self.t % self.ring] = paths[:, :, self.horizons - 1].astype(np.float32)
@@ -192,8 +168,6 @@ class OnlineEngine:
         if n_bins <= 0:
             return
         self.buffer[:] = np.nan
-        if self.regression is not None:
-            self.regression.skip(n_bins)
         self.since_obs += n_bins
         self.t += n_bins
         self.prev_observed[:] = False
@@ -210,11 +184,10 @@ class OnlineEngine:
         if self.inflow is not None:
             i = self.model_names.index(self.inflow.name)
             score[i] = np.where(self.inflow.ready, score[i], np.inf)  # unfitted, it is just persistence
-        if self.profile is not None:
-            # An unlearned profile is a smoothed level: flat through a ramp. It and the means with it
-            # compete once it knows the coming slots (a day of history for these times of day).
-            with_profile = [self.model_names.index("profile"), *range(len(self.models), len(self.model_names))]
-            for i in with_profile:
+        if self.combine:
+            # An unlearned profile is a smoothed level: flat through a ramp. It competes once it knows the
+            # coming slots (a day of history for these times of day).
+            for i in (self.combine[1], len(self.model_names) - 1):
                 score[i] = np.where(self.profile_ready, score[i], np.inf)
         best = np.argmin(score, axis=0)
         nothing_scored = ~np.isfinite(score).any(axis=0)

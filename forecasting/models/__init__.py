@@ -4,14 +4,5 @@ from forecasting.models.base import VectorModel
 from forecasting.models.damped import DampedParams, DampedTrend, fit_damped_params
 from forecasting.models.persistence import Persistence
 from forecasting.models.profile import SeasonalProfile
-from forecasting.models.regression import ChangeRegression
 
-__all__ = [
-    "ChangeRegression",
-    "DampedParams",
-    "DampedTrend",
-    "Persistence",
-    "SeasonalProfile",
-    "VectorModel",
-    "fit_damped_params",
-]
+__all__ = ["DampedParams", "DampedTrend", "Persistence", "SeasonalProfile", "VectorModel", "fit_damped_params"]

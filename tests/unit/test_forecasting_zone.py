@@ -169,8 +169,7 @@ def test_seasonal_profile_beats_persistence_on_a_daily_pattern() -> None:
             err_model.append(abs(fc.yhat[-1] - shape[i + 6]))
             err_persist.append(abs(vi - shape[i + 6]))
     assert np.mean(err_model) < 0.5 * np.mean(err_persist)
-    # The regression counts too: it reads the profile's path as one of its inputs and weighs it in.
-    assert zf.forecast({}).model in {"profile", "ets_profile_mean", "regression", "regression_profile_mean"}
+    assert zf.forecast({}).model in {"profile", "ets_profile_mean"}
 
 
 def test_inflow_model_is_fitted_and_chosen_when_inflow_drives_the_level() -> None:
@@ -187,12 +186,7 @@ def test_inflow_model_is_fitted_and_chosen_when_inflow_drives_the_level() -> Non
     assert params is not None and params.ready.all()
     assert 0.6 < params.gain[0] < 1.0
     fc = zf.forecast({}, now_s=n_bins * step)
-    reg = zf.engine.regression
-    assert reg is not None
-    if fc.model == "regression":  # it nests the inflow model: then that input must carry most of its weight
-        assert reg.w[0, 0, reg.feature_names.index("sarimax_inflow")] > 0.5
-    else:
-        assert fc.model == "sarimax_inflow"
+    assert fc.model == "sarimax_inflow"
     assert_sane(fc)
 
 
