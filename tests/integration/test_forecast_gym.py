@@ -5,7 +5,9 @@ Measured on this file (rolling origins, 10 minutes ahead, only data up to each o
 "at most 0.75 of persistence" is kept as an expected failure: on this series the bin-to-bin change
 is mostly noise (the lag-1 autocorrelation of the 10-minute changes is -0.29, so even the best
 linear one-step forecast can only gain about 5%), and even an in-sample time-of-week profile of
-the 10-minute change only reaches 0.96 of persistence's error here.
+the 10-minute change only reaches 0.96 of persistence's error here. A gradient-boosting model given
+every column of the file (lags, time of week, semester, holiday, temperature), trained on the first
+half and scored on the second, reaches 0.91.
 """
 
 from __future__ import annotations
