@@ -71,7 +71,8 @@ class BoxFlow:
         # Twice the minimum: a box can lose a few more points in the next step and still be moved.
         self.min_kept_points = 2 * min_points
         # LK's cost grows with points x window area; both dominate the edge's time between detections.
-        self._lk_params = {"winSize": (win_px, win_px), "maxLevel": MAX_PYRAMID_LEVEL, "criteria": _LK_CRITERIA}
+        self._lk_params = {"winSize": (win_px, win_px), "criteria": _LK_CRITERIA}
+        self.pyramid_levels = MAX_PYRAMID_LEVEL  # levels above the image the next step's LK uses
         # A third of the window leaves the shallow pyramid three times the last step's largest shift.
         self._shallow_below_px = win_px / 3
         # The last call's good points by track id, in the pixels of the frame they ended in (`_kept_in`).
@@ -94,8 +95,9 @@ class BoxFlow:
         if not starts:
             return {}
         p0 = np.concatenate(starts).reshape(-1, 1, 2)
-        p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, curr, p0, None, **self._lk_params)  # type: ignore[call-overload]
-        p0r, st2, _ = cv2.calcOpticalFlowPyrLK(curr, prev, p1, None, **self._lk_params)  # type: ignore[call-overload]
+        lk = {**self._lk_params, "maxLevel": self.pyramid_levels}
+        p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, curr, p0, None, **lk)  # type: ignore[call-overload]
+        p0r, st2, _ = cv2.calcOpticalFlowPyrLK(curr, prev, p1, None, **lk)  # type: ignore[call-overload]
         fb = np.linalg.norm((p0 - p0r).reshape(-1, 2), axis=1)
         good = (st1.reshape(-1) == 1) & (st2.reshape(-1) == 1) & (fb < self.max_fb_error_px)
         ends = p1.reshape(-1, 2)[good]
@@ -105,7 +107,7 @@ class BoxFlow:
         counts = np.bincount(owner_arr, minlength=len(boxes))
         moved = np.nonzero(counts >= self.min_points)[0]
         if len(moved) == 0:
-            self._lk_params["maxLevel"] = MAX_PYRAMID_LEVEL
+            self.pyramid_levels = MAX_PYRAMID_LEVEL
             return {}
         medians_px = _grouped_median(owner_arr, shifts, counts, moved)
         self._choose_depth(float(np.abs(medians_px).max()), len(moved) / len(boxes))
@@ -114,12 +116,7 @@ class BoxFlow:
 
     def _choose_depth(self, largest_shift_px: float, moved_share: float) -> None:
         shallow = largest_shift_px <= self._shallow_below_px and moved_share >= _SHALLOW_MIN_MOVED
-        self._lk_params["maxLevel"] = 1 if shallow else MAX_PYRAMID_LEVEL
-
-    @property
-    def pyramid_levels(self) -> int:
-        """Levels above the image the next step's Lucas-Kanade uses."""
-        return int(self._lk_params["maxLevel"])  # type: ignore[call-overload]
+        self.pyramid_levels = 1 if shallow else MAX_PYRAMID_LEVEL
 
     def _start_points(
         self, prev: Gray, boxes: F64, id_list: list[int], kept: dict[int, npt.NDArray[np.float32]]
