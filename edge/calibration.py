@@ -7,6 +7,7 @@ calibration was made at (`calibration.image_size`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -110,8 +111,60 @@ def draw_ground_grid(img: Image, h: Homography, step_m: float = 1.0, max_lines: 
         _polyline(img, h, np.stack([np.linspace(x0, x1, 50), np.full(50, y)], axis=1), colour, 1)
 
 
-def draw_zones(img: Image, geometry: CameraGeometry, los_by_zone: dict[str, str] | None = None) -> None:
-    """Zones filled half-transparent in their LOS colour (grey without one), lines in magenta."""
+def text_scale(image_height: int) -> float:
+    """Font scale for overlay text: 0.45 at 360 rows (legible on the PETS clip) and growing with the
+    frame, so that text keeps the same share of the picture at 1080p; floored so 240-row frames stay readable."""
+    return max(0.35, image_height / 800)
+
+
+def text_thickness(scale: float) -> int:
+    # One-pixel strokes vanish when a large frame is viewed scaled down; thicken them from ~1080p on.
+    return 1 if scale < 0.9 else 2
+
+
+def put_outlined_text(img: Image, text: str, org: tuple[int, int], scale: float) -> None:
+    """White text with a dark rim: readable over both grass and sky, which plain white is not."""
+    t = text_thickness(scale)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), t + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), t, cv2.LINE_AA)
+
+
+Rect = tuple[int, int, int, int]  # x1, y1, x2, y2
+
+
+def _overlaps(a: Rect, b: Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _label_place(
+    img: Image, anchor: npt.NDArray[np.float64], text: str, scale: float, placed: list[Rect]
+) -> tuple[tuple[int, int], Rect]:
+    """Text origin and box of a zone's label: centred on the zone's centroid, moved inside the frame
+    (a zone reaching past the edge would otherwise have its label cut off, as PETS "crossing-right"
+    had) and a line down or up when it would overprint another label (nested zones share a centroid)."""
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, text_thickness(scale))
+    h, w = img.shape[:2]
+    x = int(np.clip(anchor[0] - tw / 2, 2, max(w - tw - 2, 2)))
+    candidates = []
+    for shift in (0, 1, -1, 2, -2, 3, -3):
+        y = int(np.clip(anchor[1] + shift * (th + base + 2), th + 2, max(h - base - 2, th + 2)))
+        candidates.append(((x, y), (x, y - th - 1, x + tw, y + base)))
+    free = [c for c in candidates if not any(_overlaps(c[1], p) for p in placed)]
+    return (free or candidates)[0]
+
+
+def draw_zones(
+    img: Image,
+    geometry: CameraGeometry,
+    los_by_zone: Mapping[str, str] | None = None,
+    *,
+    notes_by_zone: Mapping[str, str] | None = None,
+) -> None:
+    """Zones filled half-transparent in their LOS colour (grey without one), lines in magenta.
+
+    Each zone is labelled with its id, its note when `notes_by_zone` has one (the annotated video
+    puts the current count there) and its LOS letter.
+    """
     overlay = img.copy()
     for zone in geometry.zones:
         los = (los_by_zone or {}).get(zone.id)
@@ -120,11 +173,15 @@ def draw_zones(img: Image, geometry: CameraGeometry, los_by_zone: dict[str, str]
         cv2.fillPoly(overlay, [pts], colour)
         cv2.polylines(img, [pts], True, colour, 2, cv2.LINE_AA)
     cv2.addWeighted(overlay, 0.3, img, 0.7, 0, dst=img)
+    scale = text_scale(img.shape[0])
+    placed: list[Rect] = []
     for zone in geometry.zones:
-        pts = np.nan_to_num(zone.image_px)
-        label = zone.id + (f" LOS {los_by_zone[zone.id]}" if los_by_zone and zone.id in los_by_zone else "")
-        x, y = pts.mean(axis=0)
-        cv2.putText(img, label, (int(x), int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        note = (notes_by_zone or {}).get(zone.id)
+        los = (los_by_zone or {}).get(zone.id)
+        label = zone.id + (f" {note}" if note else "") + (f" LOS {los}" if los else "")
+        origin, rect = _label_place(img, np.nan_to_num(zone.image_px).mean(axis=0), label, scale, placed)
+        placed.append(rect)
+        put_outlined_text(img, label, origin, scale)
     for line in geometry.lines:
         _polyline(img, geometry.homography, np.array([line.a_m, line.b_m], np.float64), (255, 0, 255), 2)
 
