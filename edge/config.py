@@ -100,17 +100,46 @@ class LineConfig(_Model):
 
 
 class DetectorConfig(_Model):
-    kind: Literal["offline", "onnx", "ultralytics"] = Field(default="offline", description="Detector backend.")
-    model: str | None = Field(default=None, description="Model file for 'onnx' (.onnx) or 'ultralytics' (.pt).")
+    kind: Literal["auto", "nanodet", "offline", "onnx", "ultralytics"] = Field(
+        default="auto",
+        description="Detector backend. 'auto': the pretrained 'nanodet' when its model file is there "
+        "(scripts/build_models.py builds it), else 'offline' (no weights; says so in the log).",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Model file for 'nanodet' (default models/nanodet-m.onnx), 'onnx' (.onnx) or 'ultralytics' (.pt).",
+    )
     every_n_frames: int = Field(
         default=1,
         ge=1,
         le=100,
         description="Run detection every N frames; optical flow carries boxes between.",
     )
-    confidence: float = Field(default=0.35, ge=0, le=1, description="Minimum person score.")
+    confidence: float | None = Field(
+        default=None, ge=0, le=1, description="Minimum person score; unset: the backend's own (0.35, 'nanodet' 0.4)."
+    )
+    count_confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="'nanodet': minimum score of a box counted per frame where a zone counts boxes (metrics."
+        "count_from); people partly hidden in a crowd score lower. Tracks still need 'confidence'. Unset: 0.3.",
+    )
     iou_threshold: float = Field(default=0.5, gt=0, le=1, description="Non-maximum suppression IoU.")
-    input_size: int = Field(default=640, ge=32, le=4096, description="Network input side for 'onnx'/'ultralytics'.")
+    input_size: int = Field(
+        default=640,
+        ge=32,
+        le=4096,
+        description="Network input side for 'onnx'/'ultralytics'; for 'nanodet' the long side of its one window "
+        "when the calibration cannot say how tall people are.",
+    )
+    min_person_px: float = Field(
+        default=64.0,
+        ge=16,
+        le=512,
+        description="'nanodet': each band of the frame is scaled so that its smallest expected person is this "
+        "tall in the network's input (from the calibration and person_height_m).",
+    )
     threads: int = Field(
         default=0,
         ge=0,
@@ -149,6 +178,21 @@ class MetricsConfig(_Model):
     )
     stale_after_s: float = Field(
         default=5.0, gt=0, description="Live sources: metrics are stale when no frame came for this long."
+    )
+    count_from: Literal["auto", "tracks", "detections"] = Field(
+        default="auto",
+        description="What a zone's count measures: confirmed 'tracks', the detector's boxes ('detections', on the "
+        "frames it ran on), or 'auto': boxes where frames come more than max_track_gap_s apart or at least "
+        "crowd_min_count people are detected in the zone, tracks elsewhere. Reported as count_source.",
+    )
+    crowd_min_count: int = Field(
+        default=15, ge=1, description="'auto' counting: from this many detected people a zone counts boxes."
+    )
+    max_track_gap_s: float = Field(
+        default=0.4,
+        gt=0,
+        le=60,
+        description="'auto' counting: frames further apart than this (s) are counted from boxes, not tracks.",
     )
 
 

@@ -88,6 +88,12 @@ class ZoneMetricsMessage(_Message):
     lines: dict[str, LineCounts] = Field(
         default_factory=dict, description="Per counting line attached to the zone: in/out counts."
     )
+    count_source: Literal["tracks", "detections"] = Field(
+        default="tracks",
+        description="What the count measures: 'tracks' (people followed from frame to frame, the default) or "
+        "'detections' (the detector's boxes on the frames it ran on; used where frames come too far apart "
+        "to follow people, or the zone is too crowded for tracks). Added in edge 0.2; absent means 'tracks'.",
+    )
 
 
 class StatusMessage(_Message):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from edge.counting import CountSettings, choose_count
 from edge.flow import DenseSpeed
 from edge.geometry import Zone, crossing_sign, heading_deg, points_in_polygon
 from edge.types import ZoneMetrics
@@ -57,17 +58,24 @@ class MetricsSettings:
     los_bands: Mapping[str, float] = field(default_factory=lambda: dict(FRUIN_WALKWAY_BANDS))
     dense_flow_min_count: int = 15
     stale_after_s: float = 5.0
+    counting: CountSettings = field(default_factory=CountSettings)
 
 
 @dataclass(frozen=True)
 class Observation:
-    """The confirmed people of one frame: ids, foot points in pixels and on the ground (metres)."""
+    """The confirmed people of one frame: ids, foot points in pixels and on the ground (metres).
+
+    On frames the detector ran on, also the foot points of its boxes (`detected_*`; None on frames
+    whose boxes were carried by optical flow): the count that does not depend on tracks.
+    """
 
     frame_index: int
     t_s: float
     track_ids: npt.NDArray[np.int64]
     ground_m: F64
     image_px: F64
+    detected_ground_m: F64 | None = None
+    detected_image_px: F64 | None = None
 
     @classmethod
     def empty(cls, frame_index: int, t_s: float) -> Observation:
@@ -77,6 +85,7 @@ class Observation:
 @dataclass
 class _ZoneAcc:
     counts: list[int] = field(default_factory=list)
+    detected: list[int] = field(default_factory=list)
     speeds_by_track: dict[int, list[float]] = field(default_factory=dict)
     heading_sum: F64 = field(default_factory=lambda: np.zeros(2))
     dense: list[DenseSpeed] = field(default_factory=list)
@@ -89,6 +98,7 @@ class _Interval:
     frame_end: int
     zones: dict[str, _ZoneAcc]
     line_counts: dict[str, dict[str, int]]
+    gaps_s: list[float] = field(default_factory=list)
 
 
 class ZoneMetricsAggregator:
@@ -117,6 +127,9 @@ class ZoneMetricsAggregator:
         self._last_frame: tuple[int, float] | None = None
         self._last_emitted_index: int | None = None
         self._last_counts: dict[str, float] = {}
+        self._last_sources: dict[str, str] = {}
+        # An interval with one frame has no gap of its own: the last interval's says how far apart frames are.
+        self._last_gap_s: float | None = None
         self._latest_counts: dict[str, int] = {}
 
     def _interval_of(self, t_s: float) -> int:
@@ -140,6 +153,8 @@ class ZoneMetricsAggregator:
             self._current = _Interval(k, obs.frame_index, obs.frame_index, {z.id: _ZoneAcc() for z in self.zones}, {})
         cur = self._current
         cur.frame_end = obs.frame_index
+        if self._last_frame is not None and obs.t_s > self._last_frame[1]:
+            cur.gaps_s.append(obs.t_s - self._last_frame[1])
         self._last_frame = (obs.frame_index, obs.t_s)
 
         speeds, headings = self._update_tracks(obs, cur)
@@ -148,6 +163,10 @@ class ZoneMetricsAggregator:
             inside = zone.contains(obs.ground_m, obs.image_px)
             n = int(inside.sum())
             acc.counts.append(n)
+            if obs.detected_ground_m is not None and obs.detected_image_px is not None:
+                n_detected = int(zone.contains(obs.detected_ground_m, obs.detected_image_px).sum())
+                acc.detected.append(n_detected)
+                n = max(n, n_detected)
             self._latest_counts[zone.id] = n
             for idx in np.nonzero(inside)[0]:
                 tid = int(obs.track_ids[idx])
@@ -245,6 +264,8 @@ class ZoneMetricsAggregator:
 
     def _close(self, iv: _Interval, stale: bool) -> list[ZoneMetrics]:
         self._last_emitted_index = iv.index
+        if iv.gaps_s:
+            self._last_gap_s = float(np.median(iv.gaps_s))
         t_start = iv.index * self.settings.interval_s
         t_end = t_start + self.settings.interval_s
         out = []
@@ -255,10 +276,13 @@ class ZoneMetricsAggregator:
                 # A stale interval repeats the last measured count, flagged, so charts do not fall to 0.
                 count = self._last_counts.get(zone.id, 0.0)
                 count_max = math.ceil(count)
+                count_source = self._last_sources.get(zone.id, "tracks")
             else:
-                count = float(np.mean(acc.counts)) if acc.counts else 0.0
-                count_max = max(acc.counts, default=0)
+                gap = float(np.median(iv.gaps_s)) if iv.gaps_s else self._last_gap_s
+                chosen = choose_count(acc.counts, acc.detected, gap, self.settings.counting)
+                count, count_max, count_source = chosen.count, chosen.count_max, chosen.source
                 self._last_counts[zone.id] = count
+                self._last_sources[zone.id] = count_source
             density = count / area
             p50, p85, direction, source = self._speeds(acc, count)
             line_counts = {
@@ -285,6 +309,7 @@ class ZoneMetricsAggregator:
                     outflow=sum(c["out"] for c in line_counts.values()),
                     speed_source=source,
                     lines=line_counts,
+                    count_source=count_source,
                 )
             )
         return out

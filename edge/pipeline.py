@@ -22,6 +22,7 @@ import numpy.typing as npt
 from edge.annotate import Annotator, draw_frame
 from edge.calibration import CameraGeometry, build_geometry
 from edge.config import EdgeConfig
+from edge.counting import CountSettings
 from edge.detect_ahead import DetectAhead
 from edge.detectors import Detector, build_detector
 from edge.flow import BoxFlow, DenseFlowSpeed, DenseSpeed, FlowImages, flow_images
@@ -29,7 +30,7 @@ from edge.metrics import FRUIN_WALKWAY_BANDS, MetricsSettings, Observation, Zone
 from edge.sinks import Sink
 from edge.sources import Source
 from edge.tracking import Tracker, TrackerSettings
-from edge.types import Frame, Tracks, ZoneMetrics
+from edge.types import Detections, Frame, Tracks, ZoneMetrics
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ _HOUR_S = 3600.0
 
 def default_detector_factory(cfg: EdgeConfig, geometry: CameraGeometry) -> Detector:
     return build_detector(
-        cfg.detector, image_to_ground=geometry.homography.image_to_ground, image_size=geometry.frame_size
+        cfg.detector,
+        image_to_ground=geometry.homography.image_to_ground,
+        image_size=geometry.frame_size,
+        zone_polygons_px=[zone.image_px for zone in geometry.zones],
     )
 
 
@@ -70,6 +74,7 @@ def metrics_settings(cfg: EdgeConfig) -> MetricsSettings:
         los_bands=dict(m.los_bands) if m.los_bands else dict(FRUIN_WALKWAY_BANDS),
         dense_flow_min_count=m.dense_flow_min_count,
         stale_after_s=m.stale_after_s,
+        counting=CountSettings(mode=m.count_from, crowd_min_count=m.crowd_min_count, max_track_gap_s=m.max_track_gap_s),
     )
 
 
@@ -164,6 +169,7 @@ class Pipeline:
         gray, small = images.gray, images.small
 
         every_n = self.cfg.detector.every_n_frames
+        detections: Detections | None = None
         if self._frames_processed % every_n == 0 or self._prev_gray is None or self._prev_small is None:
             assert self.detector is not None
             if self._ahead is not None:
@@ -174,7 +180,9 @@ class Pipeline:
                 detector_s = time.perf_counter() - t0
             self._detector_s_total += detector_s
             self._detections_run += 1
-            self._tracks = self.tracker.update(frame.t_s, detections)
+            track_min = float(getattr(self.detector, "track_min_score", 0.0))
+            trackable = detections if track_min <= 0 else detections[detections.scores >= track_min]
+            self._tracks = self.tracker.update(frame.t_s, trackable)
         else:
             moved = self.box_flow.carry(
                 self._prev_small, small, self._tracks.ids, self._tracks.xyxy, image_scale=images.scale
@@ -187,11 +195,18 @@ class Pipeline:
                 dense[zone.id] = self.dense_flow.measure(
                     self._prev_gray, gray, frame.t_s - self._prev_t_s, zone, self.geometry.homography
                 )
-        self._emit(self.aggregator.add(self._observation(frame), dense))
+        self._emit(self.aggregator.add(self._observation(frame, detections), dense))
 
         if self.annotator is not None:
             los = {zone_id: m.los for zone_id, m in self.last_metrics.items()}
-            image = draw_frame(frame, self._tracks, self.geometry, los, blur_people=self.annotator.blur_people)
+            image = draw_frame(
+                frame,
+                self._tracks,
+                self.geometry,
+                los,
+                blur_people=self.annotator.blur_people,
+                metrics_by_zone=self.last_metrics,
+            )
             self.annotator.write(image, frame.index)
         if self.on_frame is not None:
             self.on_frame(frame)
@@ -208,15 +223,19 @@ class Pipeline:
             return False
         return (self._frames_processed + frames_before) % self.cfg.detector.every_n_frames == 0
 
-    def _observation(self, frame: Frame) -> Observation:
+    def _observation(self, frame: Frame, detections: Detections | None) -> Observation:
         people = self._tracks.confirmed
         foot_px = self._tracks.foot_points_px[people].astype(np.float64)
+        detected_px = None if detections is None else detections.foot_points_px.astype(np.float64)
+        to_ground = self.geometry.homography.to_ground
         return Observation(
             frame_index=frame.index,
             t_s=frame.t_s,
             track_ids=self._tracks.ids[people],
-            ground_m=self.geometry.homography.to_ground(foot_px),
+            ground_m=to_ground(foot_px),
             image_px=foot_px,
+            detected_ground_m=None if detected_px is None else to_ground(detected_px),
+            detected_image_px=detected_px,
         )
 
     def _resize(self, size: tuple[int, int]) -> None:

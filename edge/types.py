@@ -123,6 +123,7 @@ class ZoneMetrics:
     outflow: int = 0
     speed_source: str = "tracks"
     lines: dict[str, dict[str, int]] = field(default_factory=dict)
+    count_source: str = "tracks"
 
     def __post_init__(self) -> None:
         if self.frame_end < self.frame_start:

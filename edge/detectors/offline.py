@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.config import DetectorConfig
-from edge.detectors.base import DetectorContext, register
+from edge.detectors.base import DetectorContext, confidence_of, register
 from edge.detectors.fitting import FitParams, blobs_to_people, fit_people
 from edge.detectors.fusion import FusionParams, HogEvidence, fuse
 from edge.detectors.hog import HogParams, HogPeopleDetector, Strip, plan_strips
@@ -194,7 +194,7 @@ class OfflineDetector:
         dets = fit_people(mask, self._scale, self._fit) if self._scale is not None else blobs_to_people(mask, self._fit)
         if self._hog is not None:
             dets = self._fuse_hog(frame, mask, dets)
-        keep = dets.scores >= min(self._cfg.confidence, 0.99)
+        keep = dets.scores >= min(confidence_of(self._cfg), 0.99)
         return dets[keep]
 
     def _fuse_hog(self, frame: Frame, mask: Mask, bg: Detections) -> Detections:

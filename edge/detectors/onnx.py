@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.config import DetectorConfig
-from edge.detectors.base import DetectorContext, DetectorError, ModelNotFoundError, register
+from edge.detectors.base import DetectorContext, DetectorError, ModelNotFoundError, confidence_of, register
 from edge.detectors.boxes import Letterbox, cxcywh_to_xyxy, nms
 from edge.types import Detections, Frame
 
@@ -142,7 +142,7 @@ class OnnxDetector:
         )
         (output, *_rest) = self._session.run(None, {self._input_name: blob})
         try:
-            return decode_yolo_output(output, lb, (width, height), self._cfg.confidence, self._cfg.iou_threshold)
+            return decode_yolo_output(output, lb, (width, height), confidence_of(self._cfg), self._cfg.iou_threshold)
         except DetectorError as err:
             raise DetectorError(f"{self._path}: {err}") from None
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from edge.config import DetectorConfig
-from edge.detectors.base import DetectorContext, DetectorError, ModelNotFoundError, register
+from edge.detectors.base import DetectorContext, DetectorError, ModelNotFoundError, confidence_of, register
 from edge.types import Detections, Frame
 
 PERSON_CLASS = 0
@@ -47,7 +47,7 @@ class UltralyticsDetector:
         results = self._model.predict(
             frame.image,
             imgsz=self._cfg.input_size,
-            conf=self._cfg.confidence,
+            conf=confidence_of(self._cfg),
             iou=self._cfg.iou_threshold,
             classes=[PERSON_CLASS],
             verbose=False,
