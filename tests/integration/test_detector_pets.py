@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_offline_detector_counts_people_on_pets(shared_data: Path) -> None:
     ds = pets(shared_data)
     assert ds.homography is not None
-    detector = build_detector(DetectorConfig(), ds.homography, ds.image_size_px)
+    detector = build_detector(DetectorConfig(kind="offline"), ds.homography, ds.image_size_px)
     figures = report(evaluate(detector, ds), ds.fps)
     assert figures["frames"] == 795
     # measured 0.083 / 0.070 / 0.84 / 0.86 when written; the bounds leave room, not a free pass
@@ -33,7 +33,7 @@ def test_offline_detector_counts_people_on_pets(shared_data: Path) -> None:
 
 def test_offline_detector_runs_uncalibrated_on_tud(shared_data: Path) -> None:
     ds = tud(shared_data)
-    detector = build_detector(DetectorConfig())
+    detector = build_detector(DetectorConfig(kind="offline"))
     tally = evaluate(detector, ds)
     assert tally.frames == 71
     counts = np.asarray(tally.det_counts[10:], float)  # after the background is learnt
