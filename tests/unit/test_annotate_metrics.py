@@ -5,7 +5,7 @@ All in memory: frames are synthetic arrays, geometry is built from an identity-l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -19,13 +19,6 @@ from edge.types import Frame, Tracks, ZoneMetrics
 
 Image = npt.NDArray[np.uint8]
 BACKGROUND = 160  # uniform grey: the legend panel darkens it to about 56, its text is white
-
-
-@dataclass(frozen=True)
-class _MetricsWithSource(ZoneMetrics):
-    """ZoneMetrics once `count_source` is added to it (the legend reads it with getattr)."""
-
-    count_source: str = "tracks"
 
 
 def _geometry(
@@ -110,7 +103,7 @@ def test_one_legend_row_per_zone_each_with_text() -> None:
 
 def test_legend_cells_format_and_none_speed() -> None:
     cells = legend_cells(_metrics("crossing", 1.02))
-    assert [c for c in cells if c] == ["crossing", "5.3 ppl", "0.04/m2", "1.02 m/s", "LOS A"]
+    assert [c for c in cells if c] == ["crossing", "5.3 ppl", "(tracks)", "0.04/m2", "1.02 m/s", "LOS A"]
     none_cells = legend_cells(_metrics("crossing", None, stale=True))
     assert "- m/s" in none_cells and "stale" in none_cells
     # And it draws: the speed cell differs from a zone with a speed.
@@ -128,13 +121,17 @@ def test_legend_text_is_ascii_only() -> None:
 
 
 def test_count_source_is_shown_when_known() -> None:
-    m = _MetricsWithSource("cam", "crossing", 0, 9, 0.0, 1.0, 5.3, 7, 130.0, 0.04, 1.0, 1.2, "A", False)
-    assert "(tracks)" in legend_cells(m)
-    assert not any("(" in c for c in legend_cells(_metrics("crossing")))
+    tracks = _metrics("crossing")  # ZoneMetrics' default source
+    detections = replace(tracks, count_source="detections")
+    unknown = replace(tracks, count_source="")
+    assert "(tracks)" in legend_cells(tracks)
+    assert "(detections)" in legend_cells(detections) and "(tracks)" not in legend_cells(detections)
+    assert not any("(" in c for c in legend_cells(unknown))
     size = (480, 360)
-    wider = _panel(_render(size, ["crossing"], [m]))[1]
-    narrower = _panel(_render(size, ["crossing"], [_metrics("crossing")]))[1]
-    assert wider > narrower + 20
+    widths = [_panel(_render(size, ["crossing"], [m]))[1] for m in (unknown, tracks, detections)]
+    # "(tracks)" adds a column; "(detections)" is four characters wider than "(tracks)".
+    assert widths[1] > widths[0] + 20
+    assert widths[2] > widths[1] + 10
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (320, 240)])

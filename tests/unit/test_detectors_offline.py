@@ -112,7 +112,7 @@ def run(detector: Detector, walkers: list[Walker], seconds: float, seed: int = 0
 
 
 def calibrated() -> Detector:
-    return build_detector(DetectorConfig(), CAM.image_to_ground(), (WIDTH, HEIGHT))
+    return build_detector(DetectorConfig(kind="offline"), CAM.image_to_ground(), (WIDTH, HEIGHT))
 
 
 def truth(walkers: list[Walker], t_s: float) -> np.ndarray:
@@ -232,7 +232,7 @@ def test_a_person_who_stops_stays_detected_for_several_seconds() -> None:
 
 
 def test_uncalibrated_detector_finds_movers_without_scale() -> None:
-    detector = build_detector(DetectorConfig())
+    detector = build_detector(DetectorConfig(kind="offline"))
     walkers = [Walker(-6.0, 10.0, 1.2, (20, 20, 200)), Walker(5.0, 14.0, -1.0, (200, 40, 30))]
     results = run(detector, walkers, seconds=5.0)
     hits = total = 0
@@ -270,9 +270,9 @@ def test_a_new_frame_size_restarts_the_detector_at_the_right_scale() -> None:
 
 def test_homography_without_image_size_is_refused() -> None:
     with pytest.raises(DetectorError, match="image_size"):
-        build_detector(DetectorConfig(), CAM.image_to_ground(), None)
+        build_detector(DetectorConfig(kind="offline"), CAM.image_to_ground(), None)
 
 
 def test_bad_homography_is_refused() -> None:
     with pytest.raises(DetectorError, match="3x3"):
-        build_detector(DetectorConfig(), np.eye(2), (WIDTH, HEIGHT))
+        build_detector(DetectorConfig(kind="offline"), np.eye(2), (WIDTH, HEIGHT))

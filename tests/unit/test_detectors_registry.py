@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +11,55 @@ import pytest
 
 from edge.config import DetectorConfig
 from edge.detectors import Detector, DetectorContext, DetectorError, ModelNotFoundError, build_detector, register
+from edge.detectors.base import resolve_auto
 from edge.detectors.boxes import iou_matrix, nms
+from edge.detectors.nanodet import default_model_path
 from edge.types import Detections, Frame
+from tests.unit.nanodet_graph import write_nanodet
 
 
-def test_default_kind_is_the_offline_detector() -> None:
-    detector = build_detector(DetectorConfig())
+def test_default_kind_is_auto_nanodet_when_its_model_is_there(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert DetectorConfig().kind == "auto"
+    model = write_nanodet(tmp_path / "nanodet-m.onnx")
+    cfg = DetectorConfig(model=str(model), threads=1)
+    with caplog.at_level(logging.INFO, logger="edge.detectors.base"):
+        detector = build_detector(cfg)
+    assert detector.name == "nanodet"
+    assert isinstance(detector, Detector)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    resolved = resolve_auto(cfg)
+    assert (resolved.kind, resolved.model) == ("nanodet", str(model))
+
+
+def test_default_kind_falls_back_to_offline_with_a_warning_naming_the_missing_model(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "nanodet-m.onnx"
+    with caplog.at_level(logging.WARNING, logger="edge.detectors.base"):
+        detector = build_detector(DetectorConfig(model=str(missing)))
     assert detector.name == "offline"
     assert isinstance(detector, Detector)
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert str(missing) in warning.getMessage() and "scripts/build_models.py" in warning.getMessage()
+
+
+def test_auto_without_a_model_path_looks_in_crowd_models_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("CROWD_MODELS_DIR", str(tmp_path))
+    assert default_model_path() == tmp_path / "nanodet-m.onnx"
+    with caplog.at_level(logging.WARNING, logger="edge.detectors.base"):
+        assert resolve_auto(DetectorConfig()).kind == "offline"
+    assert str(tmp_path / "nanodet-m.onnx") in caplog.text
+    write_nanodet(tmp_path / "nanodet-m.onnx")
+    assert resolve_auto(DetectorConfig()) == DetectorConfig(kind="nanodet", model=str(tmp_path / "nanodet-m.onnx"))
+
+
+def test_an_explicit_kind_is_never_replaced(tmp_path: Path) -> None:
+    # Asked for by name, a missing model is an error, not a silent fallback.
+    for kind in ("offline", "nanodet", "onnx"):
+        cfg = DetectorConfig(kind=kind, model=str(tmp_path / "absent.onnx"))
+        assert resolve_auto(cfg) is cfg
 
 
 def test_a_registered_plugin_is_built_by_kind() -> None:
