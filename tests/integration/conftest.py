@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from edge.detectors.nanodet import default_model_path
-
 from tests.support.central_harness import fresh_postgres_db
 
 

@@ -23,7 +23,7 @@ OUTSIDE = [50.0, 50.0]
 
 def test_auto_counts_tracks_where_tracking_works() -> None:
     assert choose_count([2, 3, 3, 4], [3, 3], 0.1, AUTO) == ZoneCount(3.0, 4, "tracks")
-    assert choose_count([2, 2], [5, 5], None, AUTO).source == "tracks"  # no gap known: not sparse
+    assert choose_count([2, 2], [5, 5], None, AUTO).source == "detections"  # no gap known: nothing tracked yet
     assert choose_count([2, 2], [5, 5], 0.4, AUTO).source == "tracks"  # at the limit: still trackable
 
 
@@ -101,9 +101,10 @@ def test_frames_a_second_apart_are_counted_from_the_detected_boxes() -> None:
 
 def test_one_frame_intervals_know_the_gap_to_the_frame_before() -> None:
     out = _run([float(t) for t in range(4)], [0] * 4, [3] * 4, MetricsSettings(interval_s=1.0))
-    # One frame per interval: the gap comes from the frame before (the very first interval has none).
+    # One frame per interval: the gap comes from the frame before; the very first interval has none,
+    # and nothing can have been tracked by then, so its boxes count too.
     assert len(out) == 4
-    assert [(m.count_source, m.count) for m in out[1:]] == [("detections", 3.0)] * 3
+    assert [(m.count_source, m.count) for m in out] == [("detections", 3.0)] * 4
 
 
 def test_ten_fps_with_few_people_is_counted_from_tracks() -> None:
