@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+# `every_n_frames: 0`: enough detections a second for optical flow to carry boxes between them.
+AUTO_DETECTIONS_PER_S = 6.0
 
 
 class ConfigError(ValueError):
@@ -110,10 +112,12 @@ class DetectorConfig(_Model):
         description="Model file for 'nanodet' (default models/nanodet-m.onnx), 'onnx' (.onnx) or 'ultralytics' (.pt).",
     )
     every_n_frames: int = Field(
-        default=1,
-        ge=1,
+        default=0,
+        ge=0,
         le=100,
-        description="Run detection every N frames; optical flow carries boxes between.",
+        description="Run detection every N frames; optical flow carries boxes between. 0: about "
+        f"{AUTO_DETECTIONS_PER_S:g} detections a second at the source's frame rate (every 4th frame at 25 fps, "
+        "every frame at 7 fps or less).",
     )
     confidence: float | None = Field(
         default=None, ge=0, le=1, description="Minimum person score; unset: the backend's own (0.35, 'nanodet' 0.4)."

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from edge.annotate import Annotator, draw_frame
 from edge.calibration import CameraGeometry, build_geometry
-from edge.config import EdgeConfig
+from edge.config import AUTO_DETECTIONS_PER_S, EdgeConfig
 from edge.counting import CountSettings
 from edge.detect_ahead import DetectAhead
 from edge.detectors import Detector, build_detector
@@ -65,6 +65,13 @@ class PipelineStats:
     wall_s: float
 
 
+def detection_interval(every_n_frames: int, source_fps: float | None) -> int:
+    """`detector.every_n_frames`, with 0 ("auto") resolved for the source's frame rate (25 when unknown)."""
+    if every_n_frames > 0:
+        return every_n_frames
+    return max(1, round((source_fps or 25.0) / AUTO_DETECTIONS_PER_S))
+
+
 def metrics_settings(cfg: EdgeConfig) -> MetricsSettings:
     m = cfg.metrics
     return MetricsSettings(
@@ -100,6 +107,7 @@ class Pipeline:
         self.clock = clock
         # Files only: a live source's next frame is not there yet, and waiting for it would add latency.
         self.detect_ahead = detect_ahead and not source.live
+        self.every_n = detection_interval(cfg.detector.every_n_frames, source.fps)
         self._ahead: DetectAhead[FlowImages] | None = None
         t = cfg.tracking
         self.tracker = Tracker(TrackerSettings(min_hits=t.min_hits, max_age_s=t.max_age_s, iou_gate=t.iou_gate))
@@ -136,7 +144,7 @@ class Pipeline:
             # Two detection intervals of head start: the worker shares the cores with decoding and
             # optical flow, and with one interval the main thread still waited for a third of the
             # detections (720p, every 4th frame; 4% more frames/s with two).
-            depth = 2 * self.cfg.detector.every_n_frames
+            depth = 2 * self.every_n
             self._ahead = DetectAhead(depth, self._will_detect, lambda: self.detector, prepare=flow_images)
             frames = self._ahead.frames(frames)
         try:
@@ -168,7 +176,7 @@ class Pipeline:
         images = self._ahead.prepared(frame) if self._ahead is not None else flow_images(frame.image)
         gray, small = images.gray, images.small
 
-        every_n = self.cfg.detector.every_n_frames
+        every_n = self.every_n
         detections: Detections | None = None
         if self._frames_processed % every_n == 0 or self._prev_gray is None or self._prev_small is None:
             assert self.detector is not None
@@ -221,7 +229,7 @@ class Pipeline:
         size = (frame.image.shape[1], frame.image.shape[0])
         if not self._sized or size != self.geometry.frame_size:
             return False
-        return (self._frames_processed + frames_before) % self.cfg.detector.every_n_frames == 0
+        return (self._frames_processed + frames_before) % self.every_n == 0
 
     def _observation(self, frame: Frame, detections: Detections | None) -> Observation:
         people = self._tracks.confirmed
@@ -263,7 +271,7 @@ class Pipeline:
         runtime keeps its own choice of all cores.
         """
         det = self.cfg.detector
-        if self.detect_ahead and det.every_n_frames > 1 and det.threads == 0:
+        if self.detect_ahead and self.every_n > 1 and det.threads == 0:
             return self.cfg.model_copy(update={"detector": det.model_copy(update={"threads": 1})})
         return self.cfg
 
