@@ -7,7 +7,8 @@ no B-frames), each with its MOT ground truth in its own pixels and an edge confi
   ../shared/data (480x360, 795 frames captured at 7 fps) scaled by 3 to 1440x1080 and pillarboxed
   (black) to 1920x1080, and by 2 to 960x720 padded to 1280x720. Its ground truth (MOT15, 768x576
   pixels) and its calibration (configs/pets09_s2l1.yaml, pixels of the 480x360 clip to metres) are
-  mapped through the same scale and shift; the zones stay the same metric polygons.
+  mapped through the same scale and shift; the zones stay the same metric polygons. The config runs
+  the NanoDet backend with the edge's defaults (its model file too: the 8-bit build where there is one).
 - `ensure_clips()` (the memory benchmark): the project's synthetic scene (edge/synthetic_scene.py)
   rendered at 1280x720, 25 fps, and scaled to 1080p, with exact ground truth.
 
@@ -43,7 +44,6 @@ PETS_SIZE_PX = (480, 360)
 PETS_GT_SCALE = 0.625  # the ground truth's pixels are the original 768x576 frame's
 # name: (scale from 480x360, output frame); the scaled frame is centred, padded left and right.
 PETS_SIZES = {"720p": (2, (1280, 720)), "1080p": (3, (1920, 1080))}
-NANODET_MODEL = "models/nanodet-m.onnx"
 BASE_SIZE_PX = (1280, 720)
 SIZES_PX = {"720p": (1280, 720), "1080p": (1920, 1080)}
 
@@ -128,8 +128,9 @@ def _pets_gt(dst: Path, transform: npt.NDArray[np.float64]) -> None:
 
 def _pets_config(clip: BenchClip, transform: npt.NDArray[np.float64]) -> dict[str, Any]:
     """configs/pets09_s2l1.yaml for the padded clip: its homography composed with the inverse of the
-    scale and shift, the same metric zones and lines, 7 fps, and the NanoDet detector with the edge's
-    own defaults (the base config's detector section is kept only when it already runs nanodet)."""
+    scale and shift, the same metric zones and lines, 7 fps, and `detector.kind: nanodet` with the edge's
+    own defaults, model file included (the base config's detector section is kept where it runs nanodet
+    or `auto`)."""
     base: dict[str, Any] = yaml.safe_load(PETS_CONFIG.read_text(encoding="utf-8"))
     cal = base["calibration"]
     if cal.get("homography") is None or list(cal.get("image_size") or []) != list(PETS_SIZE_PX):
@@ -140,9 +141,9 @@ def _pets_config(clip: BenchClip, transform: npt.NDArray[np.float64]) -> dict[st
     cfg["camera"] = {"id": f"bench-pets-{clip.name}", "source": str(clip.video), "fps": PETS_FPS}
     cfg["calibration"] = {"homography": h.tolist(), "image_size": [clip.width_px, clip.height_px]}
     detector = dict(base.get("detector") or {})
-    if detector.get("kind") != "nanodet":
-        detector = {"kind": "nanodet"}
-    detector["model"] = NANODET_MODEL
+    if detector.get("kind", "auto") not in ("nanodet", "auto"):
+        detector = {}
+    detector["kind"] = "nanodet"
     cfg["detector"] = detector
     return cfg
 

@@ -21,6 +21,7 @@ from edge.config import EdgeConfig, load
 from edge.pipeline import Pipeline
 from edge.sinks import MemorySink
 from edge.sources import open_source
+from scripts.bench.common import ROOT
 
 
 def run(
@@ -54,12 +55,17 @@ def run(
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     intervals: dict[str, list[tuple[int, int, float]]] = {z.id: [] for z in cfg.zones}
+    sources: dict[str, dict[str, int]] = {z.id: {} for z in cfg.zones}
     for m in sink.metrics:
         intervals[m.zone].append((m.frame_start, m.frame_end, m.count))
+        source = str(getattr(m, "count_source", "tracks"))
+        sources[m.zone][source] = sources[m.zone].get(source, 0) + 1
     return {
         "side": "ours",
         "detector": cfg.detector.model_dump(),
         "detector_name": getattr(pipeline.detector, "name", None),
+        "model_file": _model_file(pipeline.detector),
+        "network_inputs": _network_inputs(pipeline.detector),
         "overrides": overrides,
         "detect_ahead": detect_ahead,
         "frames": stats.frames_processed,
@@ -69,8 +75,31 @@ def run(
         "detections_run": stats.detections_run,
         "detector_ms": stats.detector_ms,
         "zone_intervals": intervals,
+        "count_sources": sources,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def _model_file(detector: object) -> str | None:
+    """The model file the detector loaded (the config's, or the backend's default), relative to the repo."""
+    path = getattr(detector, "path", None)
+    if path is None:
+        return None
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _network_inputs(detector: object) -> list[str] | None:
+    """What the network is fed per detection, for the record: the nanodet backend's windows as
+    'crop WxH at (x, y) x scale -> input WxH'; None for a backend without windows."""
+    windows = getattr(detector, "windows", None)
+    if windows is None:
+        return None
+    out = []
+    for w in windows:
+        in_w, in_h = w.input_wh
+        out.append(f"{w.x1 - w.x0}x{w.y1 - w.y0} at ({w.x0}, {w.y0}) x{w.scale:.2f} -> {in_w}x{in_h}")
+    return out
 
 
 def main() -> int:
@@ -79,7 +108,9 @@ def main() -> int:
     ap.add_argument("--max-frames", type=int, default=None)
     ap.add_argument("--every-n", type=int, default=None, help="detector.every_n_frames (default: the config's)")
     ap.add_argument("--threads", type=int, default=None, help="detector.threads (default: the config's)")
-    ap.add_argument("--model", type=Path, default=None, help="detector.model (default: the config's)")
+    ap.add_argument(
+        "--model", type=Path, default=None, help="detector.model (default: the config's, else the backend's)"
+    )
     ap.add_argument("--kind", default=None, help="detector.kind (default: the config's, nanodet)")
     ap.add_argument("--no-detect-ahead", action="store_true", help="detect in line on the main thread")
     args = ap.parse_args()
