@@ -54,20 +54,35 @@ def default_model_path() -> Path:
     return int8 if int8.is_file() else root / MODEL_FILE
 
 
+def _blob_params() -> cv2.dnn.Image2BlobParams:
+    params = cv2.dnn.Image2BlobParams()
+    params.scalefactor = tuple(float(1.0 / v) for v in STD_BGR)
+    params.mean = tuple(float(v) for v in MEAN_BGR)
+    params.swapRB = False
+    params.ddepth = cv2.CV_32F
+    return params
+
+
+_BLOB = _blob_params()
+
+
 def preprocess(image: npt.NDArray[np.uint8], window: Window) -> npt.NDArray[np.float32]:
-    """The window's crop, scaled and padded (with the mean, which normalises to zero), as a [1, 3, H, W] blob."""
+    """The window's crop, scaled and padded (with the mean, which normalises to zero), as a [1, 3, H, W] blob.
+
+    Bilinear scaling: area averaging would anti-alias strong reductions slightly better but costs eight
+    times as much on a 1080p crop, and made no difference to the counts (models/README.md).
+    """
     crop = image[window.y0 : window.y1, window.x0 : window.x1]
     if crop.ndim == 2:
         crop = np.asarray(cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR), np.uint8)
     w, h = window.scaled_wh
-    interp = cv2.INTER_AREA if window.scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(crop, (w, h), interpolation=interp) if (w, h) != crop.shape[1::-1] else crop
+    resized = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR) if (w, h) != crop.shape[1::-1] else crop
     in_w, in_h = window.input_wh
     padded = cv2.copyMakeBorder(
         resized, 0, in_h - h, 0, in_w - w, cv2.BORDER_CONSTANT, value=tuple(float(v) for v in MEAN_BGR)
     )
-    blob = (padded.astype(np.float32) - MEAN_BGR) / STD_BGR
-    return np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
+    # One C++ pass for the per-channel normalisation and HWC -> NCHW (numpy took twice as long).
+    return np.asarray(cv2.dnn.blobFromImageWithParams(padded, _BLOB), np.float32)
 
 
 class NanoDetDetector:
