@@ -119,8 +119,11 @@ def fetch_tarball(cache: Path) -> Path:
         check=False,
     )
     if done.returncode != 0 or not tarball.is_file():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise BuildError(f"could not fetch {PACKAGE}@{PACKAGE_VERSION} from the npm registry: {' / '.join(tail)}")
+        # npm's first lines say what failed (the error code, the request); its last ones only where its log is.
+        head = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.removeprefix("npm error").strip()][
+            :3
+        ]
+        raise BuildError(f"could not fetch {PACKAGE}@{PACKAGE_VERSION} from the npm registry: {' / '.join(head)}")
     got = sha256(tarball)
     if got != TARBALL_SHA256:
         tarball.unlink()
