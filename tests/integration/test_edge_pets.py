@@ -29,7 +29,7 @@ class Bar:
 
 
 BARS = [
-    # nanodet measured 6.2% / 9.8% / 0.05 m/s when written; the bar is 10% and 0.15 m/s
+    # nanodet measured 5.6% / 10.1% / 0.05 m/s when written; the bar is 10% and 0.15 m/s
     Bar("nanodet", 0.10, 0.14, 0.15),
     # offline measured 7.5% / 11.5% / 0.03-0.07 m/s
     Bar("offline", 0.20, 0.25, 0.25),
