@@ -25,8 +25,10 @@ count error = mean absolute error / mean true count.
     scripts/bench/build_baseline_env.sh           # once: .venv-bench (supervision, the project's OpenCV/onnxruntime/numpy)
     .venv/bin/python -m scripts.bench.edge_fps [--repeats 3] [--frames 795] [--only 1080p] [--every-n 4] [--ours-model M]
 
-Targets (1080p, ours in its default configuration): >= 70 frames/s, >= 3x the baseline's frames/s,
-and a count error no worse than the baseline's.
+Targets (1080p, ours in its default configuration for a 25 fps camera, i.e. detecting every 4th frame,
+which `every_n_frames: 0` chooses at 25 fps; the clip itself is 7 fps, where the default detects every
+frame): >= 70 frames/s, >= 3x the baseline's frames/s, and a count error no worse than the baseline's.
+That case always runs.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge.pipeline import detection_interval
 from scripts.bench.clips import (
     PETS_FRAMES,
     BenchClip,
@@ -56,7 +59,9 @@ from scripts.bench.common import ROOT, load_average, print_table, write_result
 BASELINE_PY = ROOT / ".venv-bench" / "bin" / "python"
 MODEL = ROOT / "models" / "nanodet-m.onnx"
 MAIN_ZONE = "crossing"
-HEADLINE = "1080p-default"
+# What `every_n_frames: 0` (the default) chooses for a 25 fps camera, the issue's four-cameras-a-box case.
+HEADLINE_EVERY_N = detection_interval(0, 25.0)
+HEADLINE = f"1080p-every{HEADLINE_EVERY_N}"
 TARGET_FPS = 70.0
 TARGET_RATIO = 3.0
 
@@ -144,7 +149,8 @@ def main() -> int:
         raise SystemExit(f"{MODEL} missing: run python3 scripts/build_models.py")
     if not args.no_baseline and not BASELINE_PY.is_file():
         raise SystemExit(f"{BASELINE_PY} missing: run scripts/bench/build_baseline_env.sh (or pass --no-baseline)")
-    cases = [Case(c, n) for c in ("1080p", "720p") for n in [None, *dict.fromkeys(args.every_n)]]
+    every_n = [None, *dict.fromkeys([HEADLINE_EVERY_N, *args.every_n])]
+    cases = [Case(c, n) for c in ("1080p", "720p") for n in every_n]
     cases = [c for c in cases if not args.only or any(c.name.startswith(o) for o in args.only)]
     clips = ensure_pets_clips(tuple(dict.fromkeys(c.clip for c in cases)))
     frames = min(args.frames, PETS_FRAMES)
@@ -291,7 +297,7 @@ def main() -> int:
             },
             "detections": "real: NanoDet-m on both sides, scored against the PETS ground truth",
             "results": results,
-            "target_1080p_default": verdict,
+            "target_1080p_25fps_default": verdict,
         },
     )
     return 0
