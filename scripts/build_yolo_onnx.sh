@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build YOLO11n ONNX exports with random weights from ultralytics' yolo11n.yaml, offline.
-# Random weights find nobody but cost exactly what the trained network costs, which is what the
-# edge benchmark needs (scripts/bench/edge_fps.py); no released weights are downloaded.
+# Random weights find nobody but cost exactly what the trained network costs: the superseded edge
+# benchmark used them (docs/benchmarks.md, "before the real detector"); edge_fps now runs the real
+# NanoDet-m (scripts/build_models.py). Kept to reproduce those figures; no released weights are downloaded.
 #
 #   scripts/build_yolo_onnx.sh            # writes models/yolo11n_320.onnx and models/yolo11n_640.onnx
 #                                         # and models/yolo11n_{320,640}_dynamic.onnx (free input sides, so the
