@@ -193,14 +193,18 @@ def draw_frame(
     *,
     blur_people: bool = False,
     metrics_by_zone: Mapping[str, ZoneMetrics] | None = None,
+    detected_xyxy: npt.NDArray[np.float32] | None = None,
 ) -> Image:
     """The frame with zones, tracks, the frame/time line and, given `metrics_by_zone` (zone id ->
-    its latest interval's metrics), each zone's count by its label and a legend of all its metrics."""
+    its latest interval's metrics), each zone's count by its label and a legend of all its metrics.
+    `detected_xyxy`: the detector's latest boxes, pixelated with the tracks' (some are counted, not tracked)."""
     src = frame.image if frame.image.ndim == 3 else cv2.cvtColor(frame.image, cv2.COLOR_GRAY2BGR)
     img: Image = np.array(src, dtype=np.uint8, copy=True)
     # Pixelate first, on the camera's pixels only: the overlays drawn after it stay sharp.
     if blur_people:
         pixelate_boxes(img, tracks.xyxy)
+        if detected_xyxy is not None:
+            pixelate_boxes(img, detected_xyxy)
     notes = {z: f"{m.count:.1f} ppl" for z, m in (metrics_by_zone or {}).items()}
     draw_zones(img, geometry, los_by_zone, notes_by_zone=notes)
     _draw_tracks(img, tracks)

@@ -125,6 +125,8 @@ class Pipeline:
         self.last_metrics: dict[str, ZoneMetrics] = {}
         self._sized = False
         self._tracks = Tracks.empty()
+        # Boxes counted but not tracked (low scores) must be pixelated too in a privacy-blurred output.
+        self._last_detected_xyxy: npt.NDArray[np.float32] | None = None
         self._prev_gray: Gray | None = None
         self._prev_small: Gray | None = None
         self._prev_t_s = 0.0
@@ -191,6 +193,7 @@ class Pipeline:
             track_min = float(getattr(self.detector, "track_min_score", 0.0))
             trackable = detections if track_min <= 0 else detections[detections.scores >= track_min]
             self._tracks = self.tracker.update(frame.t_s, trackable)
+            self._last_detected_xyxy = detections.xyxy
         else:
             moved = self.box_flow.carry(
                 self._prev_small, small, self._tracks.ids, self._tracks.xyxy, image_scale=images.scale
@@ -214,6 +217,7 @@ class Pipeline:
                 los,
                 blur_people=self.annotator.blur_people,
                 metrics_by_zone=self.last_metrics,
+                detected_xyxy=self._last_detected_xyxy,
             )
             self.annotator.write(image, frame.index)
         if self.on_frame is not None:

@@ -236,3 +236,20 @@ def test_zone_labels_stay_in_the_frame_and_apart() -> None:
     rows = white[size[1] // 2 :].any(axis=1).astype(int)
     bands = int((np.diff(rows) == 1).sum())
     assert bands == 2
+
+
+def test_blur_also_pixelates_people_counted_but_not_tracked() -> None:
+    """Boxes below the tracking threshold are counted per frame in crowds: they are people, and a
+    privacy-blurred output must not show their faces either."""
+    size = (480, 360)
+    image = _textured(size)
+    untracked = np.array([(40.0, 200.0, 104.0, 320.0)], np.float32)
+    geometry = _geometry(size, ZONES)
+    inner = (slice(204, 316), slice(44, 100))
+    without = draw_frame(Frame(0, 0.0, image), Tracks.empty(), geometry, {}, blur_people=True)
+    assert np.array_equal(without[inner], image[inner])  # nothing tracked there, nothing pixelated
+    out = draw_frame(Frame(0, 0.0, image), Tracks.empty(), geometry, {}, blur_people=True, detected_xyxy=untracked)
+    expected = image.copy()
+    pixelate_boxes(expected, untracked)
+    assert np.array_equal(out[inner], expected[inner])
+    assert not np.array_equal(out[inner], image[inner])
