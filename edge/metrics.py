@@ -128,8 +128,6 @@ class ZoneMetricsAggregator:
         self._last_emitted_index: int | None = None
         self._last_counts: dict[str, float] = {}
         self._last_sources: dict[str, str] = {}
-        # An interval with one frame has no gap of its own: the last interval's says how far apart frames are.
-        self._last_gap_s: float | None = None
         self._latest_counts: dict[str, int] = {}
 
     def _interval_of(self, t_s: float) -> int:
@@ -264,8 +262,8 @@ class ZoneMetricsAggregator:
 
     def _close(self, iv: _Interval, stale: bool) -> list[ZoneMetrics]:
         self._last_emitted_index = iv.index
-        if iv.gaps_s:
-            self._last_gap_s = float(np.median(iv.gaps_s))
+        # Each interval's first frame has its gap to the last frame before; only a stream's first has none.
+        gap = float(np.median(iv.gaps_s)) if iv.gaps_s else None
         t_start = iv.index * self.settings.interval_s
         t_end = t_start + self.settings.interval_s
         out = []
@@ -278,7 +276,6 @@ class ZoneMetricsAggregator:
                 count_max = math.ceil(count)
                 count_source = self._last_sources.get(zone.id, "tracks")
             else:
-                gap = float(np.median(iv.gaps_s)) if iv.gaps_s else self._last_gap_s
                 chosen = choose_count(acc.counts, acc.detected, gap, self.settings.counting)
                 count, count_max, count_source = chosen.count, chosen.count_max, chosen.source
                 self._last_counts[zone.id] = count

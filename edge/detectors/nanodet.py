@@ -19,9 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.config import DetectorConfig
-from edge.detectors.base import DetectorContext, DetectorError, ModelNotFoundError, confidence_of, register
+from edge.detectors.base import DetectorContext, DetectorError, confidence_of, register
 from edge.detectors.boxes import nms
 from edge.detectors.gfl import GflHead, GflShapeError, decode_gfl, match_levels
+from edge.detectors.runtime import cpu_session
 from edge.detectors.scale import PersonScaleMap, rescale_homography
 from edge.detectors.windows import PlanSettings, Window, plan_windows, zones_box
 from edge.types import Detections, Frame
@@ -106,7 +107,6 @@ class NanoDetDetector:
         self._plan_for: tuple[int, int] | None = None
         self.windows: list[Window] = []
         self._scale_map: PersonScaleMap | None = None
-        self._plan_h = 0
 
     def detect(self, frame: Frame) -> Detections:
         image = frame.image
@@ -153,7 +153,7 @@ class NanoDetDetector:
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         if self._scale_map is None:
             return xyxy, scores
-        expected = self._scale_map.at((xyxy[:, 0] + xyxy[:, 2]) / 2, np.minimum(xyxy[:, 3], self._plan_h - 1))
+        expected = self._scale_map.at((xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3])  # clipped to the frame there
         heights = xyxy[:, 3] - xyxy[:, 1]
         ok = ~np.isfinite(expected) | (
             (heights >= _MIN_HEIGHT_FRAC * expected) & (heights <= _MAX_HEIGHT_FRAC * expected)
@@ -162,7 +162,6 @@ class NanoDetDetector:
 
     def _plan(self, size: tuple[int, int]) -> None:
         ctx = self._ctx
-        self._plan_h = size[1]
         polygons: list[npt.NDArray[np.float64]] = []
         scale_map = None
         if ctx.image_to_ground_m is not None and ctx.image_size_px is not None:
@@ -193,23 +192,12 @@ class NanoDetDetector:
 
 
 def _open_session(path: Path, threads: int) -> tuple[Any, str]:
-    import onnxruntime as ort  # lazy: the offline fallback must not pay for it
-
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"NanoDet model not found: {path} (build it with `python3 scripts/build_models.py`, see models/README.md)"
-        )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    # Idle workers sleep instead of spinning: between detections the cores belong to decoding and flow.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own untyped errors (truncated or foreign files)
-        raise DetectorError(
-            f"cannot load {path} as an ONNX model ({err}); rebuild it with `python3 scripts/build_models.py`"
-        ) from None
+    session = cpu_session(
+        path,
+        threads,
+        missing=f"NanoDet model not found: {path} (build it with `python3 scripts/build_models.py`, see models/README.md)",
+        fix="rebuild it with `python3 scripts/build_models.py`",
+    )
     inputs = session.get_inputs()
     shape = list(inputs[0].shape) if inputs else []
     if len(inputs) != 1 or len(shape) != 4 or shape[1] != 3:

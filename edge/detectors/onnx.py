@@ -14,8 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.config import DetectorConfig
-from edge.detectors.base import DetectorContext, DetectorError, ModelNotFoundError, confidence_of, register
+from edge.detectors.base import DetectorContext, DetectorError, confidence_of, register
 from edge.detectors.boxes import Letterbox, cxcywh_to_xyxy, nms
+from edge.detectors.runtime import cpu_session
 from edge.types import Detections, Frame
 
 PERSON_CLASS = 0
@@ -92,25 +93,14 @@ class OnnxDetector:
     name = "onnx"
 
     def __init__(self, cfg: DetectorConfig) -> None:
-        import onnxruntime as ort  # lazy: the offline default must not pay for it
-
         if not cfg.model:
             raise DetectorError("detector.kind 'onnx' needs detector.model: the path of a YOLO .onnx export")
         path = Path(cfg.model)
-        if not path.is_file():
-            raise ModelNotFoundError(
-                f"ONNX model not found: {path} (export one with `python -m scripts.export_model`, see models/README.md)"
-            )
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = cfg.threads
-        opts.inter_op_num_threads = 1
-        # Idle workers sleep instead of spinning: between detections (every N frames) a spinning
-        # pool burns the cores that decoding and optical flow need.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own untyped errors
-            raise DetectorError(f"cannot load ONNX model {path}: {err}") from err
+        self._session = cpu_session(
+            path,
+            cfg.threads,
+            missing=f"ONNX model not found: {path} (export one with `python -m scripts.export_model`, see models/README.md)",
+        )
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
             raise DetectorError(f"{path}: expected one image input and one output, got {len(inputs)} inputs")
