@@ -19,7 +19,7 @@ from types import FrameType
 import cv2
 import numpy as np
 
-from edge import __version__
+from edge import __version__, calibrate_cli
 from edge.annotate import Annotator
 from edge.calibration import build_geometry, calibration_overlay
 from edge.config import ConfigError, EdgeConfig, load
@@ -156,6 +156,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    if args.from_people:
+        return calibrate_cli.run(args)
+    if not args.image or not args.out:
+        raise BadInput("calibrate needs --image and --out (or --from-people)")
     cfg = _load(args.config, None)
     image = cv2.imread(args.image, cv2.IMREAD_COLOR)
     if image is None:
@@ -238,11 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--health-host", default="0.0.0.0", help="address for --health-port")
     r.set_defaults(func=_cmd_run)
 
-    c = sub.add_parser("calibrate", help="draw a 1 m ground grid and the zones over a frame")
+    c = sub.add_parser("calibrate", help="draw a 1 m ground grid and the zones over a frame, or self-calibrate")
     c.add_argument("config")
-    c.add_argument("--image", required=True, help="a frame of the camera (PNG/JPEG)")
-    c.add_argument("--out", required=True, help="overlay PNG to write")
+    c.add_argument("--image", help="a frame of the camera (PNG/JPEG)")
+    c.add_argument("--out", help="overlay PNG to write")
     c.add_argument("--grid-m", type=float, default=1.0, help="grid spacing in metres")
+    calibrate_cli.add_arguments(c)
     c.set_defaults(func=_cmd_calibrate)
 
     e = sub.add_parser("eval", help="score a run against MOT ground truth")
