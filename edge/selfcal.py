@@ -225,7 +225,17 @@ def _fit(samples: PersonSamples, x0: F64, s: SelfCalSettings) -> tuple[F64, floa
         x[free] = v
         return _residuals(x, samples, s)
 
-    res = least_squares(fun, start[free], bounds=(lo[free], hi[free]), loss="soft_l1", f_scale=s.height_spread)
+    res = least_squares(
+        fun,
+        start[free],
+        bounds=(lo[free], hi[free]),
+        loss="soft_l1",
+        f_scale=s.height_spread,
+        x_scale="jac",
+        ftol=1e-12,
+        xtol=1e-12,
+        gtol=1e-12,
+    )
     x = start.copy()
     x[free] = res.x
     return x, float(res.cost)
