@@ -19,6 +19,8 @@ from edge.calibration import (
     text_scale,
     text_thickness,
 )
+from edge.density.counter import DensityRun
+from edge.density.heatmap import draw_density
 from edge.types import Frame, Tracks, ZoneMetrics
 
 Image = npt.NDArray[np.uint8]
@@ -194,10 +196,12 @@ def draw_frame(
     blur_people: bool = False,
     metrics_by_zone: Mapping[str, ZoneMetrics] | None = None,
     detected_xyxy: npt.NDArray[np.float32] | None = None,
+    density: DensityRun | None = None,
 ) -> Image:
     """The frame with zones, tracks, the frame/time line and, given `metrics_by_zone` (zone id ->
     its latest interval's metrics), each zone's count by its label and a legend of all its metrics.
-    `detected_xyxy`: the detector's latest boxes, pixelated with the tracks' (some are counted, not tracked)."""
+    `detected_xyxy`: the detector's latest boxes, pixelated with the tracks' (some are counted, not tracked).
+    `density`: the latest density-map run, drawn as a heat overlay (after pixelation: it shows no faces)."""
     src = frame.image if frame.image.ndim == 3 else cv2.cvtColor(frame.image, cv2.COLOR_GRAY2BGR)
     img: Image = np.array(src, dtype=np.uint8, copy=True)
     # Pixelate first, on the camera's pixels only: the overlays drawn after it stay sharp.
@@ -205,6 +209,8 @@ def draw_frame(
         pixelate_boxes(img, tracks.xyxy)
         if detected_xyxy is not None:
             pixelate_boxes(img, detected_xyxy)
+    if density is not None:
+        draw_density(img, density.plan, density.density)
     notes = {z: f"{m.count:.1f} ppl" for z, m in (metrics_by_zone or {}).items()}
     draw_zones(img, geometry, los_by_zone, notes_by_zone=notes)
     _draw_tracks(img, tracks)

@@ -1,4 +1,4 @@
-"""`crowd-edge`: run the edge on a source, draw a calibration check, or score a run.
+"""`crowd-edge`: run the edge on a source, draw a calibration check, count still images, or score a run.
 
 Exit codes: 0 done, 2 bad input (config, calibration, missing or unreadable video), 1 anything else.
 """
@@ -19,7 +19,7 @@ from types import FrameType
 import cv2
 import numpy as np
 
-from edge import __version__, calibrate_cli
+from edge import __version__, calibrate_cli, count_cli
 from edge.annotate import Annotator
 from edge.calibration import build_geometry, calibration_overlay
 from edge.config import ConfigError, EdgeConfig, load
@@ -249,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--grid-m", type=float, default=1.0, help="grid spacing in metres")
     calibrate_cli.add_arguments(c)
     c.set_defaults(func=_cmd_calibrate)
+
+    n = sub.add_parser("count", help="count the people in still images (density map + boxes), with a heat map")
+    count_cli.add_arguments(n)
+    n.set_defaults(func=count_cli.run)
 
     e = sub.add_parser("eval", help="score a run against MOT ground truth")
     e.add_argument("config")

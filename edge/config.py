@@ -200,6 +200,67 @@ class MetricsConfig(_Model):
     )
 
 
+class DensityConfig(_Model):
+    """The density-map counter (CSRNet): counts people too packed for boxes, every few seconds, on the zones' crop."""
+
+    mode: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="'auto': run when its model file is there (scripts/build_models.py builds it), else say so once "
+        "and count from boxes and tracks only; 'on': the model is required (a missing file is an error); 'off'.",
+    )
+    model: str | None = Field(default=None, description="CSRNet ONNX file; default models/csrnet.onnx.")
+    interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between density-map runs. Between runs the last run's correction follows the "
+        "detector's count.",
+    )
+    person_height_px: float = Field(
+        default=100.0,
+        ge=32,
+        le=400,
+        description="The crop is shrunk (never enlarged) so that a person at the zones' typical foot row is about this "
+        "tall in the network's input: the network counts best near the head sizes it was trained on.",
+    )
+    max_input_px: int = Field(
+        default=320_000,
+        ge=16_384,
+        le=8_000_000,
+        description="Upper bound on the network's input pixels per run (width x height); bounds its CPU cost.",
+    )
+    min_people: int = Field(
+        default=8,
+        ge=0,
+        description="Run only when the detector sees at least this many people in some zone: a sparse scene is "
+        "counted best by boxes, and the network finds phantom crowds in empty texture.",
+    )
+    overlap_low: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of a zone's boxes hidden by another box at which the density map starts to count.",
+    )
+    overlap_high: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Share of hidden boxes from which the density map alone counts.",
+    )
+    max_age_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="A density run older than this no longer corrects the count.",
+    )
+    threads: int = Field(default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0: the runtime's choice.")
+
+    @model_validator(mode="after")
+    def _bands(self) -> DensityConfig:
+        if self.overlap_high <= self.overlap_low:
+            raise ValueError("density: overlap_high must be above overlap_low")
+        return self
+
+
 class TlsConfig(_Model):
     ca_certs: str | None = Field(default=None, description="CA bundle to verify the broker.")
     certfile: str | None = Field(default=None, description="Client certificate.")
@@ -238,6 +299,7 @@ class EdgeConfig(_Model):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    density: DensityConfig = Field(default_factory=DensityConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
 
     @model_validator(mode="after")

@@ -88,11 +88,20 @@ class ZoneMetricsMessage(_Message):
     lines: dict[str, LineCounts] = Field(
         default_factory=dict, description="Per counting line attached to the zone: in/out counts."
     )
-    count_source: Literal["tracks", "detections"] = Field(
+    count_source: Literal["tracks", "detections", "density"] = Field(
         default="tracks",
-        description="What the count measures: 'tracks' (people followed from frame to frame, the default) or "
+        description="What the count measures: 'tracks' (people followed from frame to frame, the default), "
         "'detections' (the detector's boxes on the frames it ran on; used where frames come too far apart "
-        "to follow people, or the zone is too crowded for tracks). Added in edge 0.2; absent means 'tracks'.",
+        "to follow people, or the zone is too crowded for tracks) or 'density' (a crowd-counting network's "
+        "density map carried most of the count: people packed too tightly for boxes; see density_weight). "
+        "Added in edge 0.2 ('density' in 0.3); absent means 'tracks'.",
+    )
+    density_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the count carried by the density map, 0 to 1 (0: boxes or tracks alone; the map "
+        "weighs more the more the detector's boxes hide each other). Added in edge 0.3; absent means 0.",
     )
 
 

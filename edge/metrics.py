@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.counting import CountSettings, choose_count
+from edge.density.blend import DensityEstimate, blend_count
 from edge.flow import DenseSpeed
 from edge.geometry import Zone, crossing_sign, heading_deg, points_in_polygon
 from edge.types import ZoneMetrics
@@ -59,6 +60,8 @@ class MetricsSettings:
     dense_flow_min_count: int = 15
     stale_after_s: float = 5.0
     counting: CountSettings = field(default_factory=CountSettings)
+    # A density-map run older than this (s) no longer corrects a zone's count.
+    density_max_age_s: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class ZoneMetricsAggregator:
         self._last_counts: dict[str, float] = {}
         self._last_sources: dict[str, str] = {}
         self._latest_counts: dict[str, int] = {}
+        self._density: dict[str, DensityEstimate] = {}
 
     def _interval_of(self, t_s: float) -> int:
         return math.floor(t_s / self.settings.interval_s + 1e-9)
@@ -136,6 +140,17 @@ class ZoneMetricsAggregator:
     def zones_needing_dense_flow(self) -> list[Zone]:
         """Zones whose last frame held too many people to trust per-person tracks."""
         return [z for z in self.zones if self._latest_counts.get(z.id, 0) >= self.settings.dense_flow_min_count]
+
+    def add_density(self, estimates: Sequence[DensityEstimate]) -> None:
+        """The latest density-map run per zone; it corrects each interval's count until it grows too old."""
+        for estimate in estimates:
+            self._density[estimate.zone] = estimate
+
+    def _fresh_density(self, zone_id: str, t_end: float) -> DensityEstimate | None:
+        estimate = self._density.get(zone_id)
+        if estimate is None or t_end - estimate.t_s > self.settings.density_max_age_s:
+            return None
+        return estimate
 
     def add(self, obs: Observation, dense: Mapping[str, DenseSpeed] | None = None) -> list[ZoneMetrics]:
         out: list[ZoneMetrics] = []
@@ -270,6 +285,7 @@ class ZoneMetricsAggregator:
         for zone in self.zones:
             acc = iv.zones[zone.id]
             area = zone.area_m2
+            density_weight = 0.0
             if stale:
                 # A stale interval repeats the last measured count, flagged, so charts do not fall to 0.
                 count = self._last_counts.get(zone.id, 0.0)
@@ -278,6 +294,13 @@ class ZoneMetricsAggregator:
             else:
                 chosen = choose_count(acc.counts, acc.detected, gap, self.settings.counting)
                 count, count_max, count_source = chosen.count, chosen.count_max, chosen.source
+                estimate = self._fresh_density(zone.id, t_end)
+                if estimate is not None and estimate.weight > 0:
+                    count = blend_count(count, estimate)
+                    count_max = max(count_max, math.ceil(count))
+                    density_weight = estimate.weight
+                    if density_weight >= 0.5:
+                        count_source = "density"
                 self._last_counts[zone.id] = count
                 self._last_sources[zone.id] = count_source
             density = count / area
@@ -307,6 +330,7 @@ class ZoneMetricsAggregator:
                     speed_source=source,
                     lines=line_counts,
                     count_source=count_source,
+                    density_weight=density_weight,
                 )
             )
         return out

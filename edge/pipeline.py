@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from edge.annotate import Annotator, draw_frame
 from edge.calibration import CameraGeometry, build_geometry
 from edge.config import AUTO_DETECTIONS_PER_S, EdgeConfig
 from edge.counting import CountSettings
+from edge.density import DensityCounter, DensityRun, load_density_model
 from edge.detect_ahead import DetectAhead
 from edge.detectors import Detector, build_detector
 from edge.flow import BoxFlow, DenseFlowSpeed, DenseSpeed, FlowImages, flow_images
@@ -82,6 +84,7 @@ def metrics_settings(cfg: EdgeConfig) -> MetricsSettings:
         dense_flow_min_count=m.dense_flow_min_count,
         stale_after_s=m.stale_after_s,
         counting=CountSettings(mode=m.count_from, crowd_min_count=m.crowd_min_count, max_track_gap_s=m.max_track_gap_s),
+        density_max_age_s=cfg.density.max_age_s,
     )
 
 
@@ -122,6 +125,12 @@ class Pipeline:
             cfg.camera.id, self.geometry.zones, self.geometry.lines, metrics_settings(cfg), live=source.live
         )
         self.detector: Detector | None = None
+        self.density_model = load_density_model(cfg.density)
+        self.density: DensityCounter | None = None
+        # Live sources run the density network beside the loop (it takes longer than a frame); files in line,
+        # so that a replay gives the same numbers every time.
+        self._density_pool = ThreadPoolExecutor(1, "density") if source.live and self.density_model else None
+        self._density_job: Future[DensityRun] | None = None
         self.last_metrics: dict[str, ZoneMetrics] = {}
         self._sized = False
         self._tracks = Tracks.empty()
@@ -163,6 +172,8 @@ class Pipeline:
         finally:
             if self._ahead is not None:
                 self._ahead.close()
+            if self._density_pool is not None:
+                self._density_pool.shutdown(wait=True, cancel_futures=True)
             self._emit(self.aggregator.flush())
             self.source.close()
             for sink in self.sinks:
@@ -194,6 +205,7 @@ class Pipeline:
             trackable = detections if track_min <= 0 else detections[detections.scores >= track_min]
             self._tracks = self.tracker.update(frame.t_s, trackable)
             self._last_detected_xyxy = detections.xyxy
+            self._count_dense(frame, detections)
         else:
             moved = self.box_flow.carry(
                 self._prev_small, small, self._tracks.ids, self._tracks.xyxy, image_scale=images.scale
@@ -218,6 +230,7 @@ class Pipeline:
                 blur_people=self.annotator.blur_people,
                 metrics_by_zone=self.last_metrics,
                 detected_xyxy=self._last_detected_xyxy,
+                density=None if self.density is None else self.density.last_run,
             )
             self.annotator.write(image, frame.index)
         if self.on_frame is not None:
@@ -226,6 +239,23 @@ class Pipeline:
         with self._lock:
             self._frames_processed += 1
             self._rate_marks.append((time.monotonic(), self.source.counters.frames_read, self._frames_processed))
+
+    def _count_dense(self, frame: Frame, detections: Detections) -> None:
+        """Run the density map when due (see DensityCounter.due); its estimates correct the zones' counts."""
+        counter = self.density
+        if counter is None:
+            return
+        if self._density_job is not None:
+            if not self._density_job.done():
+                return
+            self.aggregator.add_density(self._density_job.result().estimates)
+            self._density_job = None
+        if not counter.due(frame.t_s, detections):
+            return
+        if self._density_pool is not None:
+            self._density_job = self._density_pool.submit(counter.run, frame.image, frame.t_s, detections)
+        else:
+            self.aggregator.add_density(counter.run(frame.image, frame.t_s, detections).estimates)
 
     def _will_detect(self, frame: Frame, frames_before: int) -> bool:
         """Whether `frame`, with `frames_before` frames still to process ahead of it, will be a detection frame
@@ -262,6 +292,15 @@ class Pipeline:
         if self._ahead is not None:
             self._ahead.discard()
         self.detector = self.detector_factory(self._detector_cfg(), self.geometry)
+        if self.density_model is not None:
+            self.density = DensityCounter(
+                self.density_model,
+                self.cfg.density,
+                self.geometry.zones,
+                self.geometry.homography,
+                size,
+                self.cfg.detector.person_height_m,
+            )
         self._sized = True
 
     def _detector_cfg(self) -> EdgeConfig:

@@ -124,6 +124,8 @@ class ZoneMetrics:
     speed_source: str = "tracks"
     lines: dict[str, dict[str, int]] = field(default_factory=dict)
     count_source: str = "tracks"
+    # Share of `count` the density map carried (0: boxes or tracks alone).
+    density_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.frame_end < self.frame_start:

