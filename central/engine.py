@@ -36,11 +36,12 @@ from central.forecasts import (
     ZoneForecast,
     make_forecaster,
 )
-from central.messages import AlertMessage, ForecastMessage, alert_topic, forecast_topic
 from central.obs import Telemetry
 from central.patrols import PatrolDistance, PatrolPosition, is_stale, nearest
 from central.store import CameraRow, MetricRow, Store, StoredMetric
 from central.zones import Zone, ZoneRegistry
+from contract.central_messages import AlertMessage, ForecastMessage
+from contract.topics import alert_topic, forecast_topic
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +396,8 @@ class Engine:
                 self._cameras_dirty = True
             zr.latest = m
         cam = self._camera(m.site, m.camera)
+        if cam.last_seen_wall is not None and now - cam.last_seen_wall > self.cfg.alerts.camera_stale_s:
+            self._cameras_dirty = True  # it was silent: clear its stale alert at this step, not when the clock moves
         cam.last_seen_wall = now
         if cam.state in ("unknown", "offline", "stopped"):
             cam.state = "online"

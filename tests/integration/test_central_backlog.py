@@ -136,6 +136,9 @@ def test_late_rows_land_at_their_time_without_reopening_or_duplicating_alerts(
         edge.metrics([metric(i, NOW - 28.0 + i, 1.5) for i in range(25)])
         opened = wait_for(lambda: [a for a in svc.store.list_alerts("open") if a.zone == "za"], 10, "live alert")
         clock.advance(60.0)
+        # Silent for 60 s of central's time: cam1 is stale. Waiting for it makes the order of the engine's step and
+        # the next rows fixed (it used to depend on thread timing, and a stale alert opened here never cleared).
+        wait_for(lambda: [a for a in svc.store.list_alerts("open") if a.kind == "stale"], 10, "the stale alert")
         edge.metrics([metric(100 + i, NOW + 32.0 + 4.0 * i, 0.2) for i in range(7)])
         wait_for(lambda: not svc.store.list_alerts("open"), 10, "the alert cleared")
         # Then the edge drains its queue: older readings, even higher, measured before the alert opened.
