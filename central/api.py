@@ -24,11 +24,12 @@ from central import geo, views
 from central.alerts import Action, ActionError
 from central.auth import Authenticator, RateLimiter, Session, can_change_alerts
 from central.clock import Clock
-from central.config import FRUIN_WALKWAY_LOS, CentralConfig
+from central.config import CentralConfig
 from central.engine import Engine
 from central.events import EventBus
 from central.obs import Telemetry
 from central.store import AlertNotFound, Store
+from contract.pedestrian import FRUIN_WALKWAY_BANDS
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 SESSION_COOKIE = "crowd_session"
@@ -192,7 +193,7 @@ def create_app(svc: Services) -> FastAPI:
             "basemap": basemap,
             "tile_url": cfg.site.tile_url,
             "thresholds_default": {"warning": cfg.site.thresholds.warning, "critical": cfg.site.thresholds.critical},
-            "los_bands": FRUIN_WALKWAY_LOS,
+            "los_bands": FRUIN_WALKWAY_BANDS,
             "forecast": {"step_s": cfg.forecast.step_s, "horizon_s": cfg.forecast.horizon_s},
         }
 

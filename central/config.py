@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-# Fruin walkway levels of service, lower density bound of each band in persons/m² (the edge uses the same).
-FRUIN_WALKWAY_LOS: dict[str, float] = {"A": 0.0, "B": 0.31, "C": 0.43, "D": 0.72, "E": 1.08, "F": 2.17}
 DEFAULT_WARNING_PPM2 = 2.0
 DEFAULT_CRITICAL_PPM2 = 4.0
 

@@ -69,14 +69,14 @@ class CameraStats:
 
 @dataclass(frozen=True)
 class RemoteAlert:
-    payload: dict[str, Any]
+    message: AlertMessage
 
 
 @dataclass(frozen=True)
 class RemoteForecast:
     site: str
     zone: str
-    body: dict[str, Any]
+    message: ForecastMessage
 
 
 @dataclass
@@ -378,11 +378,11 @@ class Engine:
                 cam.state = "online"
             self._save_camera(cam, now)
         elif isinstance(item, RemoteAlert):
-            self._on_remote_alert(item.payload)
+            self._on_remote_alert(item.message)
         elif isinstance(item, RemoteForecast):
             remote = self._zones.get(item.zone)
             if remote is not None and not remote.owned and item.site == self.registry.site:
-                remote.forecast = item.body
+                remote.forecast = item.message.view().model_dump(mode="json")
                 self.bus.publish("zone", self.zone_view(item.zone))
 
     # -- metrics, forecasts and rules --------------------------------------------------------------
@@ -517,12 +517,10 @@ class Engine:
         log.info("alert %s", event, extra={"fields": {"alert": a.id, "state": a.state, "level": a.level}})
         return view
 
-    def _on_remote_alert(self, payload: dict[str, Any]) -> None:
-        key = (payload.get("id"), payload.get("updated_at"), payload.get("state"), payload.get("level"))
-        if key in self._own_echoes:
+    def _on_remote_alert(self, msg: AlertMessage) -> None:
+        if (msg.id, msg.updated_at, msg.state, msg.level) in self._own_echoes:
             return
-        view = {k: v for k, v in payload.items() if k not in ("schema", "site")}
-        self.bus.publish("alert", view)
+        self.bus.publish("alert", {**msg.view().model_dump(mode="json"), "event": msg.event})
 
     # -- cameras -----------------------------------------------------------------------------------
     def _camera(self, site: str, camera: str) -> _CameraRuntime:

@@ -9,7 +9,6 @@ Anything that does not validate is counted, logged and forwarded to `<prefix>/de
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -28,12 +27,14 @@ from pydantic import ValidationError
 from central.clock import Clock
 from central.config import CentralConfig
 from central.engine import CameraStats, CameraStatus, Engine, RemoteAlert, RemoteForecast
-from central.messages import DeadLetterMessage, dead_letter_topic
 from central.obs import Telemetry
 from central.patrols import PatrolMessageError, parse_owntracks, parse_patrol_location
 from central.store import MetricRow, Store
 from central.zones import ZoneRegistry
-from edge.messages import StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.central_messages import AlertMessage, DeadLetterMessage, ForecastMessage
+from contract.edge_messages import StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.topics import TopicRef, dead_letter_topic, parse_topic
+from contract.wire import MessageT, validation_problems
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def parse_metric(topic: str, payload: bytes, prefix: str, registry: ZoneRegistry
     try:
         msg = ZoneMetricsMessage.model_validate_json(payload)
     except ValidationError as err:
-        raise Rejected("invalid", _first_error(err)) from None
+        raise Rejected("invalid", validation_problems(err, first_only=True)) from None
     expected = f"{prefix}/{msg.site}/{msg.camera}/zones/{msg.zone}/metrics"
     if topic != expected:
         raise Rejected("topic_mismatch", "the payload's site/camera/zone do not match its topic")
@@ -311,15 +312,16 @@ class Ingest:
             self.writer.put(_Pending(None, msg.mid, msg.qos))
 
     def _route(self, msg: mqtt.MQTTMessage) -> None:
-        topic = msg.topic
         now = self.clock.now()
-        if topic.endswith("/metrics") and topic.startswith(self.prefix + "/"):
+        ref = parse_topic(self.prefix, msg.topic)
+        if ref is not None and ref.kind == "metrics":
             self._on_metric(msg, now)
             return
         try:
             if len(msg.payload) > self.cfg.mqtt.max_payload_bytes:
                 raise Rejected("too_large", f"{len(msg.payload)} bytes")
-            self._route_other(topic, bytes(msg.payload))
+            if ref is not None:
+                self._route_other(ref, msg.topic, bytes(msg.payload))
         except Rejected as rej:
             self._reject(msg, rej.reason, rej.detail)
         finally:
@@ -344,42 +346,30 @@ class Ingest:
             self.engine.note_backlog(row.zone)
         self.writer.put(_Pending(row, msg.mid, msg.qos), backlog=backlog)
 
-    def _route_other(self, topic: str, payload: bytes) -> None:
-        parts = topic.split("/")
-        p = self.prefix
-        if topic.startswith("owntracks/"):
+    def _route_other(self, ref: TopicRef, topic: str, payload: bytes) -> None:
+        if ref.kind == "owntracks":
             try:
                 pos = parse_owntracks(topic, payload)
             except PatrolMessageError as err:
                 raise Rejected("invalid_patrol", str(err)) from None
             if pos is not None:
                 self._on_patrol(pos)
-        elif topic.startswith(f"{p}/patrols/") and topic.endswith("/location"):
+        elif ref.kind == "patrol_location" and ref.id is not None:
             try:
-                pos = parse_patrol_location(topic[len(p) + len("/patrols/") : -len("/location")], payload)
+                pos = parse_patrol_location(ref.id, payload)
             except PatrolMessageError as err:
                 raise Rejected("invalid_patrol", str(err)) from None
             self._on_patrol(pos)
-        elif topic.startswith(f"{p}/alerts/"):
+        elif ref.kind == "alert":
             if payload:  # an empty payload removes a retained alert
-                self.engine.submit(RemoteAlert(_json_object(payload)))
-        elif topic.endswith("/forecast"):
-            body = _json_object(payload)
-            site, zone = parts[-4], parts[-2]
-            self.engine.submit(
-                RemoteForecast(site, zone, {k: v for k, v in body.items() if k not in ("schema", "site", "zone")})
-            )
-        elif topic.endswith("/status"):
-            try:
-                st = StatusMessage.model_validate_json(payload)
-            except ValidationError as err:
-                raise Rejected("invalid", _first_error(err)) from None
+                self.engine.submit(RemoteAlert(_validated(AlertMessage, payload)))
+        elif ref.kind == "forecast" and ref.site is not None and ref.zone is not None:
+            self.engine.submit(RemoteForecast(ref.site, ref.zone, _validated(ForecastMessage, payload)))
+        elif ref.kind == "status":
+            st = _validated(StatusMessage, payload)
             self.engine.submit(CameraStatus(st.site, st.camera, st.state, st.at))
-        elif topic.endswith("/stats"):
-            try:
-                sm = StatsMessage.model_validate_json(payload)
-            except ValidationError as err:
-                raise Rejected("invalid", _first_error(err)) from None
+        elif ref.kind == "stats":
+            sm = _validated(StatsMessage, payload)
             self.engine.submit(CameraStats(sm.site, sm.camera, sm.processed_fps, sm.capture_fps, sm.at))
 
     def _on_patrol(self, pos: Any) -> None:
@@ -410,16 +400,8 @@ class Ingest:
         self.client.publish(dead_letter_topic(self.prefix), dl.model_dump_json(by_alias=True).encode(), qos=1)
 
 
-def _json_object(payload: bytes) -> dict[str, Any]:
+def _validated(model: type[MessageT], payload: bytes) -> MessageT:
     try:
-        obj = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: deeply nested JSON
-        raise Rejected("invalid", f"not JSON: {err}") from None
-    if not isinstance(obj, dict):
-        raise Rejected("invalid", "not a JSON object")
-    return obj
-
-
-def _first_error(err: ValidationError) -> str:
-    e = err.errors()[0]
-    return f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+        return model.model_validate_json(payload)
+    except ValidationError as err:
+        raise Rejected("invalid", validation_problems(err, first_only=True)) from None

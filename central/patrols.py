@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from central import geo
-from central.messages import PatrolLocationMessage
+from contract.patrol_messages import PatrolLocationMessage
 
 
 @dataclass(frozen=True)

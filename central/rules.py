@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from central.alerts import Condition, Level
-
-# Weidmann's fundamental diagram for pedestrians: free walking speed and the density at which flow stops.
-FREE_SPEED_MPS = 1.34
-JAM_DENSITY_PPM2 = 5.4
-WEIDMANN_GAMMA = 1.913
+from contract.pedestrian import weidmann_speed_mps
 
 
 @dataclass(frozen=True)
@@ -34,13 +29,8 @@ def utc_hhmm(t_s: float) -> str:
     return datetime.fromtimestamp(t_s, UTC).strftime("%H:%MZ")
 
 
-def expected_speed_mps(density_ppm2: float) -> float:
-    """Walking speed a crowd of this density usually keeps (Weidmann 1993)."""
-    if density_ppm2 <= 0:
-        return FREE_SPEED_MPS
-    if density_ppm2 >= JAM_DENSITY_PPM2:
-        return 0.0
-    return FREE_SPEED_MPS * (1.0 - math.exp(-WEIDMANN_GAMMA * (1.0 / density_ppm2 - 1.0 / JAM_DENSITY_PPM2)))
+# Walking speed a crowd of this density usually keeps (Weidmann 1993).
+expected_speed_mps = weidmann_speed_mps
 
 
 def current_level(density: float, th: ThresholdsPpm2, clear_ratio: float) -> Condition:

@@ -1,6 +1,6 @@
 """Edge node: fixed-camera video in, per-zone crowd metrics out.
 
-Importing this package must stay cheap and free of OpenCV: central imports `edge.messages`.
+Talks to central only through the wire contract (`contract/`); `scripts/check_imports.py` keeps it so.
 """
 
 __version__ = "0.1.0"

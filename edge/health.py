@@ -20,7 +20,7 @@ from typing import Literal
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Info, generate_latest
 
-from edge.messages import StatsMessage
+from contract.edge_messages import StatsMessage
 
 __all__ = ["DEFAULT_HEALTH_PORT", "EdgeHealth", "HealthReport", "HealthServer"]
 

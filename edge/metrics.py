@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from contract.pedestrian import FRUIN_WALKWAY_BANDS, los_band
 from edge.counting import CountSettings, choose_count
 from edge.density.blend import DensityEstimate, blend_count
 from edge.flow import DenseSpeed
@@ -28,19 +29,6 @@ from edge.geometry import Zone, crossing_sign, heading_deg, points_in_polygon
 from edge.types import ZoneMetrics
 
 F64 = npt.NDArray[np.float64]
-
-# Fruin's walkway levels of service: band -> lowest density (persons/m2) of the band.
-FRUIN_WALKWAY_BANDS: dict[str, float] = {"A": 0.0, "B": 0.31, "C": 0.43, "D": 0.72, "E": 1.08, "F": 2.17}
-
-
-def los_band(density: float, bands: Mapping[str, float] = FRUIN_WALKWAY_BANDS) -> str:
-    """The band with the highest lower bound not above `density`."""
-    ordered = sorted(bands.items(), key=lambda kv: kv[1])
-    name = ordered[0][0]
-    for band, lower in ordered:
-        if density >= lower:
-            name = band
-    return name
 
 
 @dataclass(frozen=True)

@@ -30,20 +30,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from contract.edge_messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.topics import cmd_topic, metrics_topic, stats_topic, status_topic
+from contract.wire import MessageError, decode, encode
 from edge.config import EdgeConfig, MqttConfig
-from edge.messages import (
-    CommandMessage,
-    MessageError,
-    StatsMessage,
-    StatusMessage,
-    ZoneMetricsMessage,
-    cmd_topic,
-    decode,
-    encode,
-    metrics_topic,
-    stats_topic,
-    status_topic,
-)
 from edge.outbox import Envelope, Outbox
 from edge.publishing import (
     HealthSource,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Protocol
 
-from edge.messages import StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.edge_messages import StatsMessage, StatusMessage, ZoneMetricsMessage
 from edge.types import ZoneMetrics
 
 __all__ = [

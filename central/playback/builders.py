@@ -33,7 +33,7 @@ from central.playback.streams import (
     zone_messages,
 )
 from central.playback.trajectories import load_obsmat, stacked_samples
-from edge.messages import ZoneMetricsMessage
+from contract.edge_messages import ZoneMetricsMessage
 
 GYM_CSV = "timeseries/berkeley_gym_10min/campus_gym_crowdedness_2015-08_2016-08.csv"
 # A measured stream has crossed when its trailing one-minute mean has: one noisy interval is not a crossing.

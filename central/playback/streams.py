@@ -16,10 +16,11 @@ import numpy as np
 
 from central.playback.records import Record
 from central.playback.scenario import LevelsTimeline, Scenario, Zone
-from edge.messages import ZoneMetricsMessage, metrics_topic
+from contract import pedestrian
+from contract.edge_messages import ZoneMetricsMessage
+from contract.pedestrian import los_band
+from contract.topics import metrics_topic
 
-# Fruin's walkway levels of service as lower density bounds (persons/m2); the edge's default bands.
-FRUIN_WALKWAY_BANDS: dict[str, float] = {"A": 0.0, "B": 0.31, "C": 0.43, "D": 0.72, "E": 1.08, "F": 2.17}
 # The frame rate the generated frame numbers pretend to; only used to fill frame_start/frame_end.
 NOMINAL_FPS = 10.0
 
@@ -37,22 +38,9 @@ class ZoneSample:
     direction_deg: float | None = None
 
 
-def los_band(density: float, bands: dict[str, float] = FRUIN_WALKWAY_BANDS) -> str:
-    best = min(bands, key=lambda k: bands[k])
-    for name, lower in sorted(bands.items(), key=lambda kv: kv[1]):
-        if density >= lower:
-            best = name
-    return best
-
-
 def weidmann_speed_mps(density: float) -> float | None:
     """Free walking speed at a density (Weidmann 1993 fundamental diagram); None for an empty zone."""
-    if density <= 0:
-        return None
-    jam = 5.4
-    if density >= jam:
-        return 0.0
-    return max(0.0, 1.34 * (1.0 - math.exp(-1.913 * (1.0 / density - 1.0 / jam))))
+    return None if density <= 0 else pedestrian.weidmann_speed_mps(density)
 
 
 def level_at(timeline: LevelsTimeline, t_s: float) -> float:

@@ -19,7 +19,8 @@ import jsonschema
 import pytest
 import yaml
 
-from edge.messages import StatsMessage, StatusMessage, ZoneMetricsMessage, json_schema
+from contract.edge_messages import StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.wire import json_schema
 from edge.sinks import read_jsonl
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.mqtt_probe import Probe, Received, wait_until

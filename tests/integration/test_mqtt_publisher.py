@@ -21,8 +21,9 @@ import jsonschema
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from contract.edge_messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.wire import encode, json_schema
 from edge.config import MqttConfig
-from edge.messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage, encode, json_schema
 from edge.mqtt_client import MqttPublisher
 from edge.publishing import PipelineHealth
 from edge.types import ZoneMetrics

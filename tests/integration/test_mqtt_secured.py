@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.edge_messages import CommandMessage
+from contract.wire import encode
 from edge.config import MqttConfig, TlsConfig
-from edge.messages import CommandMessage, encode
 from edge.mqtt_client import MqttPublisher
 from edge.types import ZoneMetrics
 from tests.support.mosquitto import find_mosquitto

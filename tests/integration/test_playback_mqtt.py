@@ -15,7 +15,7 @@ from central.playback.mqtt import MqttError, MqttPublisher, MqttRecorder, record
 from central.playback.records import read_records
 from central.playback.replay import SystemClock, replay
 from central.playback.scenario import load
-from edge.messages import ZoneMetricsMessage
+from contract.edge_messages import ZoneMetricsMessage
 from tests.support.mosquitto import MosquittoBroker, free_port
 
 pytestmark = pytest.mark.integration

@@ -147,7 +147,7 @@ class MetricPoint:
 
 def zone_metrics(site: str, camera: str, zone: str, seq: int, area_m2: float, point: MetricPoint) -> dict[str, Any]:
     """One edge ZoneMetricsMessage (edge/messages.py) as its JSON; LOS by the Fruin walkway bands."""
-    from edge.messages import ZoneMetricsMessage
+    from contract.edge_messages import ZoneMetricsMessage
 
     bands = {"A": 0.0, "B": 0.31, "C": 0.43, "D": 0.72, "E": 1.08, "F": 2.17}
     los = [letter for letter, low in bands.items() if point.density >= low][-1]

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from contract.docs import TOPIC_DOCS
+from contract.edge_messages import ZoneMetricsMessage
+from contract.wire import MessageError, decode, encode
 from edge.counting import CountSettings, ZoneCount, choose_count
 from edge.geometry import Homography, make_zone
-from edge.messages import TOPIC_DOCS, MessageError, ZoneMetricsMessage, decode, encode
 from edge.metrics import MetricsSettings, Observation, ZoneMetricsAggregator
 from edge.publishing import to_message
 from edge.types import ZoneMetrics

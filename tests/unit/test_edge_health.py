@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from contract.edge_messages import StatsMessage
 from edge.health import EdgeHealth
-from edge.messages import StatsMessage
 
 
 class FakeClock:

@@ -17,16 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from edge import messages as m
+from contract.edge_messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.topics import metrics_topic, parse_topic
+from contract.wire import MessageError, decode, encode
 
 pytestmark = pytest.mark.timeout(120)
 
 FUZZ = settings(max_examples=150, deadline=2000, database=None, suppress_health_check=[HealthCheck.too_slow])
-MODELS: list[type[Any]] = [m.ZoneMetricsMessage, m.StatusMessage, m.StatsMessage, m.CommandMessage]
+MODELS: list[type[Any]] = [ZoneMetricsMessage, StatusMessage, StatsMessage, CommandMessage]
 ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 VALID: dict[type[Any], dict[str, Any]] = {
-    m.ZoneMetricsMessage: {
+    ZoneMetricsMessage: {
         "schema": "crowd.zone_metrics/1",
         "site": "pets",
         "camera": "view1",
@@ -51,7 +53,7 @@ VALID: dict[type[Any], dict[str, Any]] = {
         "speed_source": "tracks",
         "lines": {"gate": {"in": 1, "out": 0}},
     },
-    m.StatusMessage: {
+    StatusMessage: {
         "schema": "crowd.status/1",
         "site": "pets",
         "camera": "view1",
@@ -60,7 +62,7 @@ VALID: dict[type[Any], dict[str, Any]] = {
         "started_at": 1.7e9,
         "at": 1.7e9,
     },
-    m.StatsMessage: {
+    StatsMessage: {
         "schema": "crowd.stats/1",
         "site": "pets",
         "camera": "view1",
@@ -76,7 +78,7 @@ VALID: dict[type[Any], dict[str, Any]] = {
         "queue_dropped": 0,
         "cpu_percent": 50.0,
     },
-    m.CommandMessage: {"schema": "crowd.command/1", "command": "stats", "request_id": "r1"},
+    CommandMessage: {"schema": "crowd.command/1", "command": "stats", "request_id": "r1"},
 }
 
 # Any JSON value, including the non-finite numbers Python's json module reads and writes.
@@ -103,12 +105,12 @@ def check_accepted(msg: Any) -> None:
         if name in ("site", "camera", "zone"):
             assert ID_RE.match(value), f"{name} accepted id {value!r}"
     # What was accepted survives the edge's own encoding unchanged.
-    assert m.decode(type(msg), m.encode(msg)) == msg
+    assert decode(type(msg), encode(msg)) == msg
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda c: c.__name__)
 def test_valid_examples_are_accepted(model: type[Any]) -> None:
-    check_accepted(m.decode(model, json.dumps(VALID[model]).encode()))
+    check_accepted(decode(model, json.dumps(VALID[model]).encode()))
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda c: c.__name__)
@@ -116,8 +118,8 @@ def test_valid_examples_are_accepted(model: type[Any]) -> None:
 @given(payload=st.binary(max_size=512) | json_values.map(lambda v: json.dumps(v).encode()))
 def test_arbitrary_payload_is_rejected_cleanly(model: type[Any], payload: bytes) -> None:
     try:
-        msg = m.decode(model, payload)
-    except m.MessageError as err:
+        msg = decode(model, payload)
+    except MessageError as err:
         assert str(err).startswith(model.__name__)
     else:
         check_accepted(msg)
@@ -138,8 +140,8 @@ def test_one_field_changed_to_anything(model: type[Any], data: st.DataObject) ->
     if data.draw(st.booleans()):
         doc.pop(data.draw(st.sampled_from(sorted(doc))))
     try:
-        msg = m.decode(model, json.dumps(doc))
-    except m.MessageError as err:
+        msg = decode(model, json.dumps(doc))
+    except MessageError as err:
         # The reason names the field when one field is at fault.
         assert str(err).startswith(model.__name__)
     else:
@@ -161,8 +163,8 @@ def test_one_field_changed_to_anything(model: type[Any], data: st.DataObject) ->
 )
 @pytest.mark.parametrize("model", MODELS, ids=lambda c: c.__name__)
 def test_hostile_payloads_are_rejected_cleanly(model: type[Any], payload: bytes) -> None:
-    with pytest.raises(m.MessageError):
-        m.decode(model, payload)
+    with pytest.raises(MessageError):
+        decode(model, payload)
     with pytest.raises(ValidationError):
         model.model_validate_json(payload)
 
@@ -170,13 +172,13 @@ def test_hostile_payloads_are_rejected_cleanly(model: type[Any], payload: bytes)
 @FUZZ
 @given(topic=st.text(alphabet=st.sampled_from("crowd/v1pets+#zonesmetricstatcd$ \u00e9"), max_size=60) | st.text())
 def test_parse_topic_never_raises_and_round_trips(topic: str) -> None:
-    ref = m.parse_topic("crowd/v1", topic)
+    ref = parse_topic("crowd/v1", topic)
     if ref is None:
         return
     for part in (ref.site, ref.camera, ref.zone or "z"):
         assert part and "/" not in part
     if ref.kind == "metrics":
         assert ref.zone is not None
-        assert m.metrics_topic("crowd/v1", ref.site, ref.camera, ref.zone) == topic
+        assert metrics_topic("crowd/v1", ref.site, ref.camera, ref.zone) == topic
     else:
         assert f"crowd/v1/{ref.site}/{ref.camera}/{ref.kind}" == topic

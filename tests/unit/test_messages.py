@@ -10,24 +10,11 @@ import jsonschema
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from contract.docs import TOPIC_DOCS
+from contract.edge_messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.topics import TopicRef, cmd_topic, metrics_topic, parse_topic, stats_topic, status_topic
+from contract.wire import MessageError, decode, encode, json_schema
 from edge.config import MqttConfig
-from edge.messages import (
-    TOPIC_DOCS,
-    CommandMessage,
-    MessageError,
-    StatsMessage,
-    StatusMessage,
-    TopicRef,
-    ZoneMetricsMessage,
-    cmd_topic,
-    decode,
-    encode,
-    json_schema,
-    metrics_topic,
-    parse_topic,
-    stats_topic,
-    status_topic,
-)
 from edge.mqtt_client import resolve_credentials, should_fall_back_to_311
 from edge.publishing import MemoryPublisher, MetricsSink, PipelineHealth, measured_at, to_message
 from edge.types import ZoneMetrics

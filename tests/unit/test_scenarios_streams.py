@@ -16,7 +16,7 @@ from central.playback.streams import (
     los_band,
     weidmann_speed_mps,
 )
-from edge.messages import ZoneMetricsMessage
+from contract.edge_messages import ZoneMetricsMessage
 
 SCEN = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
 
