@@ -7,18 +7,21 @@ is where a moving crowd gets uncomfortable and about 4 persons/m² is critical f
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+import configio
 
 DEFAULT_WARNING_PPM2 = 2.0
 DEFAULT_CRITICAL_PPM2 = 4.0
 
 LonLat = Annotated[list[float], Field(min_length=2, max_length=2)]
+SWAP_KM = 50.0  # a zone this far from the rest of the site, but on it with lat/lon swapped, is written [lat, lon]
 _ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 
@@ -27,7 +30,7 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Thresholds(_Model):
@@ -59,7 +62,15 @@ class ZoneConfig(_Model):
             ring = ring[:-1]
         if len(ring) < 3:
             raise ValueError("a polygon needs at least 3 distinct points")
+        if (edges := configio.crossing_edges(ring)) is not None:
+            raise ValueError(configio.crossing_message(edges, len(ring)))
         return ring
+
+    def centroid(self) -> tuple[float, float]:
+        return (
+            sum(p[0] for p in self.polygon) / len(self.polygon),
+            sum(p[1] for p in self.polygon) / len(self.polygon),
+        )
 
 
 class MqttConfig(_Model):
@@ -211,11 +222,19 @@ class SiteConfig(_Model):
     name: str = Field(default="Site", max_length=200, description="Display name.")
     center: LonLat | None = Field(default=None, description="Map centre [lon, lat]; default: the zones' centre.")
     tile_url: str | None = Field(default=None, description="XYZ tile URL template for the console map.")
-    basemap: str | None = Field(default=None, description="GeoJSON file drawn under the zones (offline basemap).")
+    basemap: str | None = Field(
+        default=None,
+        description="GeoJSON file drawn under the zones (offline basemap); relative to the config file's folder.",
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Defaults for zones without their own.")
     timezone: str = Field(
         default="UTC", description="IANA time zone of the site: the forecasts' time-of-day/week profile follows it."
     )
+
+    @field_validator("basemap")
+    @classmethod
+    def _relative_to_config(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else configio.resolve_path(v, configio.base_dir(info.context))
 
     @field_validator("timezone")
     @classmethod
@@ -268,40 +287,67 @@ class CentralConfig(_Model):
         names = [u.username for u in self.users]
         if len(names) != len(set(names)):
             raise ValueError("a username appears twice")
+        self._not_swapped()
         return self
+
+    def _not_swapped(self) -> None:
+        """A zone given as [lat, lon] lands far from the site (tens to thousands of km) while its swapped
+        corners land on it: name it instead of drawing it in the sea. The site is where the map centre, the
+        cameras and the other zones are."""
+        for i, z in enumerate(self.zones):
+            refs = [tuple(self.site.center)] if self.site.center else []
+            refs += [(c.lon, c.lat) for c in self.cameras if c.id == z.camera] or [(c.lon, c.lat) for c in self.cameras]
+            others = [o.centroid() for o in self.zones if o is not z]
+            if others and not refs:
+                refs = [(_median([p[0] for p in others]), _median([p[1] for p in others]))]
+            if not refs:
+                continue
+            lon, lat = z.centroid()
+            near = min(_km((lon, lat), r) for r in refs)
+            near_swapped = min(_km((lat, lon), r) for r in refs)
+            if near > SWAP_KM and near_swapped < SWAP_KM:
+                raise ValueError(
+                    f"zones.{i}.polygon: zone {z.id!r} lies {near:.0f} km from the site but on it with latitude and "
+                    "longitude swapped: write each point [lon, lat] (GeoJSON order)"
+                )
 
     def zone_thresholds(self, zone: ZoneConfig) -> Thresholds:
         return zone.thresholds or self.site.thresholds
 
 
+def _km(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Great-circle distance in km between two [lon, lat] points (haversine)."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
 def format_validation_error(origin: str | Path, err: ValidationError) -> str:
-    lines = [f"{origin}: invalid config"]
-    for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "<root>"
-        lines.append(f"  {key}: {e['msg']}")
-    return "\n".join(lines)
+    return configio.format_validation_error(origin, err)
 
 
-def parse(data: object, origin: str | Path = "<config>") -> CentralConfig:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: the config must be a mapping of keys, got {type(data).__name__}")
-    try:
-        return CentralConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(origin, err)) from None
+def parse(data: object, origin: str | Path = "<config>", base_dir: str | Path | None = None) -> CentralConfig:
+    """Validate parsed YAML; a relative `site.basemap` is resolved from `base_dir` (None: left as it is)."""
+    return configio.validate(CentralConfig, data, origin, error=ConfigError, base_dir=base_dir)
+
+
+def check_site(cfg: CentralConfig, origin: str | Path) -> CentralConfig:
+    """What a site file must also have to run: zones, and the base map it names."""
+    if not cfg.zones:
+        raise ConfigError(configio.key_error(origin, "zones", "a site needs at least one zone"))
+    if cfg.site.basemap is not None and not Path(cfg.site.basemap).is_file():
+        raise ConfigError(configio.key_error(origin, "site.basemap", f"no such file: {cfg.site.basemap}"))
+    return cfg
 
 
 def load(path: str | Path) -> CentralConfig:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{p}: cannot read config: {err.strerror or err}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{p}: not valid YAML: {err}") from None
-    return parse(data, p)
+    """Read, validate and check a site file (`check_site`); relative paths in it are resolved from its folder."""
+    return check_site(configio.load(CentralConfig, path, error=ConfigError), path)
 
 
 def user_password_source(user: UserConfig) -> tuple[str, str]:

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from edge.calibration import build_geometry, calibration_overlay, put_outlined_text, text_scale
-from edge.config import ConfigError, EdgeConfig, parse
+from edge.config import EdgeConfig, parse, read_raw, rebase_paths
 from edge.selfcal import PersonSamples, SelfCalibration, SelfCalSettings, self_calibrate
 from edge.selfcal_collect import CollectSettings, collect_people
 from edge.sources import open_source
@@ -47,24 +47,12 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     g.add_argument("--min-people", type=int, default=SelfCalSettings.min_people, help="refuse with fewer people")
 
 
-def _read_raw(path: str) -> dict[str, Any]:
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{p}: cannot read config: {err.strerror or err}") from None
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as err:
-        raise ConfigError(f"{p}: not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: the config must be a mapping of keys")
-    return data
-
-
 def _with_calibration(
     raw: dict[str, Any], calibration: dict[str, Any], origin: str
 ) -> tuple[dict[str, Any], EdgeConfig]:
+    """The config with a new calibration, as it would be saved at `origin` (its relative paths resolved from there)."""
     data = {**raw, "calibration": calibration}
-    return data, parse(data, origin)
+    return data, parse(data, origin, base_dir=Path(origin).parent)
 
 
 def _reference_px(cfg: EdgeConfig) -> tuple[float, float] | None:
@@ -124,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.duration_s <= 0 or (args.focal_px is not None and args.focal_px <= 0):
         raise CalibrateInputError("--duration-s and --focal-px must be positive")
-    raw = _read_raw(args.config)
+    raw: dict[str, Any] = read_raw(args.config)
     _, cfg = _with_calibration(raw, _PLACEHOLDER, args.config)  # the old calibration is being replaced
     source = args.source or cfg.camera.source
     height_m = args.person_height_m or cfg.detector.person_height_m
@@ -136,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     print(_report(fit))
     w, h = samples.image_size
     matrix = [[float(f"{v:.10g}") for v in row] for row in fit.homography.image_to_ground.tolist()]
+    if args.write_config:  # a copy in another folder: its relative paths are rewritten to still find the files
+        raw = rebase_paths(raw, Path(args.config).parent, Path(args.write_config).parent)
     data, new_cfg = _with_calibration(
         raw, {"homography": matrix, "image_size": [w, h]}, args.write_config or args.config
     )

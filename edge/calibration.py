@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.config import EdgeConfig
-from edge.geometry import Homography, Zone, make_zone
+from edge.geometry import Homography, Zone, make_zone, points_in_polygon
 from edge.metrics import CountLine, line_zone
 
 Image = npt.NDArray[np.uint8]
@@ -67,6 +67,14 @@ def build_geometry(cfg: EdgeConfig, frame_size: tuple[int, int] | None = None) -
             assert z.image_polygon is not None
             px = np.asarray(z.image_polygon, np.float64) * np.array([sx, sy])
             zones.append(make_zone(z.id, h, image_px=px))
+    if cfg.calibration.image_size is not None:
+        for i, built in enumerate(zones):
+            if not _in_view(built, h, frame_size):
+                raise ValueError(
+                    f"zones.{i}: zone {built.id} lies entirely outside the camera's view "
+                    f"({cfg.calibration.image_size[0]}x{cfg.calibration.image_size[1]} px, calibration.image_size): "
+                    "it would measure nothing"
+                )
     lines = []
     for ln in cfg.lines:
         a = (float(ln.points[0][0]), float(ln.points[0][1]))
@@ -74,6 +82,25 @@ def build_geometry(cfg: EdgeConfig, frame_size: tuple[int, int] | None = None) -
         zone = ln.zone or line_zone(((a[0] + b[0]) / 2, (a[1] + b[1]) / 2), zones)
         lines.append(CountLine(ln.id, a, b, zone))
     return CameraGeometry(h, frame_size, tuple(zones), tuple(lines))
+
+
+def _in_view(zone: Zone, h: Homography, frame_size: tuple[int, int]) -> bool:
+    """Whether any of the zone is in the frame: a corner of it in the picture, or a pixel of a 64 x 48 grid over
+    the picture inside it (a zone that only passes between grid points is a sliver no one draws)."""
+    w, ht = frame_size
+    px = zone.image_px
+    if not zone.in_image:
+        px = h.to_image(zone.ground_m)
+    ok = np.isfinite(px).all(axis=1)
+    inside = ok & (px[:, 0] >= 0) & (px[:, 0] <= w) & (px[:, 1] >= 0) & (px[:, 1] <= ht)
+    if inside.any():
+        return True
+    xs, ys = np.meshgrid(np.linspace(0, w, 64), np.linspace(0, ht, 48))
+    grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    if zone.in_image:
+        return bool(points_in_polygon(grid, zone.image_px).any())
+    g = h.to_ground(grid)
+    return bool(points_in_polygon(g, zone.ground_m).any())
 
 
 def _visible_ground_box(h: Homography, frame_size: tuple[int, int]) -> tuple[float, float, float, float] | None:

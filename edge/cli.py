@@ -46,7 +46,10 @@ def _load(path: str, source: str | None) -> EdgeConfig:
     cfg = load(path)
     if source is not None:
         cfg = cfg.model_copy(update={"camera": cfg.camera.model_copy(update={"source": source})})
-    build_geometry(cfg)  # fail on a bad calibration before opening any video
+    try:
+        build_geometry(cfg)  # fail on a bad calibration or zone before opening any video
+    except ValueError as err:  # CalibrationError too: name the file it is in
+        raise ConfigError(f"{path}: {err}") from None
     return cfg
 
 

@@ -1,7 +1,9 @@
 """The edge node's configuration: YAML validated by pydantic models.
 
 Unknown keys are rejected and every error names the offending key (`zones.0.polygon`), because an
-operator editing a file next to a camera has no other way to find the typo.
+operator editing a file next to a camera has no other way to find the typo. Files the config reads
+(`camera.source`, model files, TLS files) are relative to the config file's folder; the queue it writes
+(`mqtt.queue_path`) to the working directory.
 Each section is owned by one stage; stages read only their own section.
 """
 
@@ -10,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+import configio
 
 Point = Annotated[list[float], Field(min_length=2, max_length=2)]
 # `every_n_frames: 0`: enough detections a second for optical flow to carry boxes between them.
@@ -20,6 +23,16 @@ AUTO_DETECTIONS_PER_S = 6.0
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the key."""
+
+
+def _resolved(value: str | None, info: ValidationInfo) -> str | None:
+    return None if value is None else configio.resolve_path(value, configio.base_dir(info.context))
+
+
+def _simple(ring: list[list[float]] | None) -> list[list[float]] | None:
+    if ring is not None and (edges := configio.crossing_edges(ring)) is not None:
+        raise ValueError(configio.crossing_message(edges, len(ring)))
+    return ring
 
 
 class _Model(BaseModel):
@@ -42,6 +55,11 @@ class CameraConfig(_Model):
         le=1000,
         description="Frame rate to trust instead of the container's (some files lie).",
     )
+
+    @field_validator("source")
+    @classmethod
+    def _relative_to_config(cls, v: str, info: ValidationInfo) -> str:
+        return _resolved(v, info) or v
 
 
 class CalibrationPoints(_Model):
@@ -89,6 +107,11 @@ class ZoneConfig(_Model):
         if (self.polygon is None) == (self.image_polygon is None):
             raise ValueError("give exactly one of 'polygon' (ground metres) or 'image_polygon' (pixels)")
         return self
+
+    @field_validator("polygon", "image_polygon")
+    @classmethod
+    def _not_crossing(cls, v: list[list[float]] | None) -> list[list[float]] | None:
+        return _simple(v)
 
 
 class LineConfig(_Model):
@@ -157,6 +180,11 @@ class DetectorConfig(_Model):
         default=True,
         description="'offline': also look for people expected at least 100 px tall with OpenCV's HOG detector.",
     )
+
+    @field_validator("model")
+    @classmethod
+    def _relative_to_config(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return _resolved(v, info)
 
 
 class TrackingConfig(_Model):
@@ -254,6 +282,11 @@ class DensityConfig(_Model):
     )
     threads: int = Field(default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0: the runtime's choice.")
 
+    @field_validator("model")
+    @classmethod
+    def _relative_to_config(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return _resolved(v, info)
+
     @model_validator(mode="after")
     def _bands(self) -> DensityConfig:
         if self.overlap_high <= self.overlap_low:
@@ -266,6 +299,11 @@ class TlsConfig(_Model):
     certfile: str | None = Field(default=None, description="Client certificate.")
     keyfile: str | None = Field(default=None, description="Client key.")
     insecure: bool = Field(default=False, description="Skip hostname verification (testing only).")
+
+    @field_validator("ca_certs", "certfile", "keyfile")
+    @classmethod
+    def _relative_to_config(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return _resolved(v, info)
 
 
 class MqttConfig(_Model):
@@ -315,37 +353,51 @@ class EdgeConfig(_Model):
         return self
 
 
+# Files a config reads, as key paths: relative ones are relative to the config file's folder.
+PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("camera", "source"),
+    ("detector", "model"),
+    ("density", "model"),
+    ("mqtt", "tls", "ca_certs"),
+    ("mqtt", "tls", "certfile"),
+    ("mqtt", "tls", "keyfile"),
+)
+
+
 def format_validation_error(path: str | Path, err: ValidationError) -> str:
-    lines = [f"{path}: invalid config"]
-    for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "<root>"
-        lines.append(f"  {key}: {e['msg']}")
-    return "\n".join(lines)
+    return configio.format_validation_error(path, err)
 
 
-def parse(data: object, origin: str | Path = "<config>") -> EdgeConfig:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: the config must be a mapping of keys, got {type(data).__name__}")
-    try:
-        return EdgeConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(origin, err)) from None
+def parse(data: object, origin: str | Path = "<config>", base_dir: str | Path | None = None) -> EdgeConfig:
+    """Validate parsed YAML; relative file paths are resolved from `base_dir` (None: left as they are)."""
+    return configio.validate(EdgeConfig, data, origin, error=ConfigError, base_dir=base_dir)
 
 
 def load(path: str | Path) -> EdgeConfig:
-    """Read and validate a YAML config. Relative `camera.source` paths stay relative to the cwd."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{p}: cannot read config: {err.strerror or err}") from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{p}: cannot read config: not UTF-8 text (byte {err.start})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{p}: not valid YAML: {err}") from None
-    except RecursionError:
-        # PyYAML builds nested nodes recursively; a few thousand '[' would otherwise escape as a crash.
-        raise ConfigError(f"{p}: not valid YAML: nested too deeply") from None
-    return parse(data, p)
+    """Read and validate a YAML config; relative file paths in it are resolved from its folder."""
+    return configio.load(EdgeConfig, path, error=ConfigError)
+
+
+def read_raw(path: str | Path) -> dict[str, object]:
+    """The config file as a plain mapping (to rewrite and save it), with the same errors as `load`."""
+    data = configio.read_yaml(path, what="config", error=ConfigError)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def rebase_paths(raw: dict[str, object], old_dir: str | Path, new_dir: str | Path) -> dict[str, object]:
+    """A raw config's relative file paths rewritten for a copy saved in `new_dir` instead of `old_dir`."""
+    out: dict[str, object] = dict(raw)
+    for keys in PATH_KEYS:
+        node = out
+        for k in keys[:-1]:
+            child = node.get(k)
+            if not isinstance(child, dict):
+                break
+            node[k] = node = dict(child)
+        else:
+            value = node.get(keys[-1])
+            if isinstance(value, str):
+                node[keys[-1]] = configio.rebase_path(value, Path(old_dir), Path(new_dir))
+    return out

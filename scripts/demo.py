@@ -127,8 +127,12 @@ def central_config(
     zones = list(cast(list[dict[str, Any]], sc.central_site_config()["zones"]))
     for plan in plans:
         zones.extend(edge_zones(plan, sc.site.frame))
+    site = dict(base["site"])
+    if site.get("basemap"):  # relative to configs/demo/, where the config written to `out` cannot find it
+        site["basemap"] = str((DEMO / site["basemap"]).resolve())
     return {
         **base,
+        "site": site,
         "zones": zones,
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
         "database": {"url": f"sqlite:///{out / 'central.sqlite'}"},

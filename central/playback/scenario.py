@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+import configio
 from central.playback.geo import LocalFrame, polygon_area_m2
 
 Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
@@ -26,7 +26,7 @@ class ScenarioError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Site(_Model):
@@ -124,6 +124,13 @@ class Zone(_Model):
         if (self.polygon is None) == (self.polygon_m is None):
             raise ValueError("give exactly one of 'polygon' (lon/lat) or 'polygon_m' (metres)")
         return self
+
+    @field_validator("polygon", "polygon_m")
+    @classmethod
+    def _not_crossing(cls, ring: list[list[float]] | None) -> list[list[float]] | None:
+        if ring is not None and (edges := configio.crossing_edges(ring)) is not None:
+            raise ValueError(configio.crossing_message(edges, len(ring)))
+        return ring
 
 
 class Patrol(_Model):
@@ -240,28 +247,13 @@ class Scenario(_Model):
 
 
 def _format(origin: str | Path, err: ValidationError) -> str:
-    lines = [f"{origin}: invalid scenario"]
-    for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "<root>"
-        lines.append(f"  {key}: {e['msg']}")
-    return "\n".join(lines)
+    return configio.format_validation_error(origin, err, "scenario")
 
 
 def parse(data: object, origin: str | Path = "<scenario>") -> Scenario:
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{origin}: a scenario must be a mapping, got {type(data).__name__}")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(_format(origin, err)) from None
+    return configio.validate(Scenario, data, origin, what="scenario", error=ScenarioError)
 
 
 def load(path: str | Path) -> Scenario:
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ScenarioError(f"{p}: cannot read scenario: {err.strerror or err}") from None
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{p}: not valid YAML: {err}") from None
-    return parse(data, p)
+    """Read and validate a scenario file (a recorded timeline's relative path is resolved by the builders)."""
+    return configio.load(Scenario, path, what="scenario", error=ScenarioError, resolve_paths=False)

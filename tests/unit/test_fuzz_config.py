@@ -1,6 +1,8 @@
-"""Fuzzing the edge config loader: any file is either a valid config or a ConfigError naming the problem.
+"""Fuzzing the config loaders (edge, central, scenarios): any file is either valid or the loader's own error
+naming the problem.
 
-Operators edit these files by hand next to a camera; a typo must give a message, never a traceback.
+Operators edit these files by hand next to a camera or on the central server; a typo must give a message,
+never a traceback. The three share one loader (configio) and get the same hostile files here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from central.config import ConfigError as CentralConfigError
+from central.config import load as load_central
+from central.playback.scenario import ScenarioError
+from central.playback.scenario import load as load_scenario
 from edge.config import ConfigError, EdgeConfig, load, parse
 
 pytestmark = pytest.mark.timeout(120)
@@ -178,6 +184,115 @@ def test_arbitrary_file_is_rejected_cleanly(tmp_path: Path, text: str) -> None:
         check_accepted(cfg)
 
 
+VALID_CENTRAL: dict[str, Any] = {
+    "site": {"id": "pets", "center": [-0.9464, 51.4414]},
+    "zones": [
+        {
+            "id": "pets-crossing",
+            "camera": "view1",
+            "edge_zone": "crossing",
+            "polygon": [[-0.9465, 51.4414], [-0.9463, 51.4414], [-0.9463, 51.44152]],
+            "thresholds": {"warning": 1.0, "critical": 2.0},
+        }
+    ],
+    "alerts": {"pending_s": 20},
+}
+VALID_SCENARIO: dict[str, Any] = {
+    "name": "calm",
+    "kind": "calm",
+    "site": {"id": "demo", "origin": [8.54, 47.37]},
+    "duration_s": 600,
+    "interval_s": 10,
+    "zones": [
+        {
+            "id": "gym",
+            "camera": "cam3",
+            "edge_zone": "weights",
+            "polygon_m": [[0, 200], [10, 200], [10, 210], [0, 210]],
+            "thresholds": {"warning": 1.0, "critical": 1.5},
+            "timeline": {"kind": "levels", "points": [{"t_s": 0, "density": 0.2}]},
+        }
+    ],
+    "expected_alerts": [],
+}
+# name, loader, its error, a valid document: every file-level case below runs against all three.
+LOADERS = [
+    ("edge", load, ConfigError, VALID),
+    ("central", load_central, CentralConfigError, VALID_CENTRAL),
+    ("scenario", load_scenario, ScenarioError, VALID_SCENARIO),
+]
+LOADER_IDS = [name for name, *_ in LOADERS]
+
+
+def test_the_valid_documents_load_from_files(tmp_path: Path) -> None:
+    for name, loader, _, doc in LOADERS:
+        p = tmp_path / f"{name}.yaml"
+        p.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        loader(p)
+
+
+@FUZZ
+@given(
+    which=st.sampled_from(LOADERS),
+    text=st.text(max_size=300) | yaml_values.map(lambda v: yaml.safe_dump(v, allow_unicode=True)),
+)
+def test_arbitrary_file_is_rejected_cleanly_by_every_loader(
+    tmp_path: Path, which: tuple[str, Any, type[Exception], dict[str, Any]], text: str
+) -> None:
+    name, loader, error, _ = which
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        loader(p)
+    except error as err:
+        assert str(err).startswith(str(p))
+
+
+@FUZZ
+@given(data=st.data())
+def test_one_value_changed_to_anything_in_every_loader(tmp_path: Path, data: st.DataObject) -> None:
+    name, loader, error, valid = data.draw(st.sampled_from(LOADERS))
+    doc = copy.deepcopy(valid)
+    path = data.draw(st.sampled_from(leaf_paths(doc)))
+    set_path(doc, path, data.draw(yaml_values))
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    try:
+        loader(p)
+    except error as err:
+        assert str(err).startswith(f"{p}:")
+
+
+@pytest.mark.parametrize(("name", "loader", "error", "valid"), LOADERS, ids=LOADER_IDS)
+@pytest.mark.parametrize("bad", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_are_rejected_by_every_loader(
+    tmp_path: Path, name: str, loader: Any, error: type[Exception], valid: dict[str, Any], bad: str
+) -> None:
+    for path in _number_paths(valid):
+        doc = copy.deepcopy(valid)
+        set_path(doc, path, "__BAD__")
+        p = tmp_path / f"{name}.yaml"
+        p.write_text(yaml.safe_dump(doc).replace("__BAD__", bad), encoding="utf-8")
+        with pytest.raises(error, match=rf"{name}\.yaml: invalid "):
+            loader(p)
+
+
+@pytest.mark.parametrize(("name", "loader", "error", "valid"), LOADERS, ids=LOADER_IDS)
+def test_a_wrong_type_and_a_non_mapping_are_named_by_every_loader(
+    tmp_path: Path, name: str, loader: Any, error: type[Exception], valid: dict[str, Any]
+) -> None:
+    p = tmp_path / f"{name}.yaml"
+    doc = copy.deepcopy(valid)
+    doc["zones"][0]["id"] = ["not", "a", "string"]
+    p.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(error, match=r"(?m)^  zones\.0\.id: "):
+        loader(p)
+    for top in ("- a\n- b\n", "just text\n", "42\n", ""):
+        p.write_text(top, encoding="utf-8")
+        with pytest.raises(error, match="must be a mapping of keys"):
+            loader(p)
+
+
 def _alias_bomb(field: str) -> str:
     # Nine-fold references seven levels deep: 9**8 = 43 million leaves if anything expanded them.
     lines = ["x:", "  a: &a [1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0]"]
@@ -201,21 +316,28 @@ def _alias_bomb(field: str) -> str:
     ],
     ids=["deep-list", "deep-map", "python-tag", "nul", "broken", "bomb-homography", "bomb-polygon", "bomb-lines"],
 )
-def test_hostile_files_are_rejected_quickly(tmp_path: Path, text: str) -> None:
-    p = tmp_path / "edge.yaml"
+@pytest.mark.parametrize(("name", "loader", "error", "valid"), LOADERS, ids=LOADER_IDS)
+def test_hostile_files_are_rejected_quickly(
+    tmp_path: Path, text: str, name: str, loader: Any, error: type[Exception], valid: dict[str, Any]
+) -> None:
+    p = tmp_path / f"{name}.yaml"
     p.write_text(text)
     t0 = time.perf_counter()
-    with pytest.raises(ConfigError, match=r"edge\.yaml: "):
-        load(p)
+    with pytest.raises(error, match=rf"{name}\.yaml: "):
+        loader(p)
     # Generous bound: these take milliseconds; expanding a bomb or recursing without end takes minutes.
     assert time.perf_counter() - t0 < 10.0
 
 
-def test_missing_and_unreadable_files_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read config"):
-        load(tmp_path / "absent.yaml")
-    with pytest.raises(ConfigError, match="cannot read config"):
-        load(tmp_path)
+@pytest.mark.parametrize(("name", "loader", "error", "valid"), LOADERS, ids=LOADER_IDS)
+def test_missing_and_unreadable_files_are_config_errors(
+    tmp_path: Path, name: str, loader: Any, error: type[Exception], valid: dict[str, Any]
+) -> None:
+    what = "scenario" if name == "scenario" else "config"
+    with pytest.raises(error, match=f"cannot read {what}"):
+        loader(tmp_path / "absent.yaml")
+    with pytest.raises(error, match=f"cannot read {what}"):
+        loader(tmp_path)
     (tmp_path / "latin1.yaml").write_bytes("site: caf\xe9\n".encode("latin-1"))
-    with pytest.raises(ConfigError):
-        load(tmp_path / "latin1.yaml")
+    with pytest.raises(error, match=r"latin1\.yaml: cannot read .*not UTF-8 text \(byte 9 is 0xe9\)"):
+        loader(tmp_path / "latin1.yaml")
