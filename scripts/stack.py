@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,21 +20,13 @@ from typing import Any
 import httpx
 import yaml
 
+from devtools.broker import find_mosquitto, free_port
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 class StackError(RuntimeError):
     """A process of the stack could not be started; the text says which and why."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def find_mosquitto() -> str | None:
-    return shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 
 
 @dataclass

@@ -30,8 +30,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from central.config import CentralConfig, parse
 from central.service import CentralService
 from central.store import Store
+from devtools.broker import MosquittoBroker
 from scripts.bench.common import load_average, print_table, write_result
-from tests.support.mosquitto import MosquittoBroker
 
 TARGET_PER_WORKER_SQLITE = 5000.0
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"

@@ -13,8 +13,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.support.console import CentralProcess, ConsoleUser, rectangle
-from tests.support.mosquitto import MosquittoBroker, free_port
+from devtools.broker import MosquittoBroker, free_port
+from devtools.browser import CentralProcess, ConsoleUser, rectangle
 
 SITE = "bench"
 PREFIX = "crowd/v1"

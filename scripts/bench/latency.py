@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
+from devtools.broker import MosquittoBroker
 from scripts.bench.central_site import VIEWER, EdgeFleet, start_central, zones
 from scripts.bench.common import load_average, percentile, print_table, write_result
-from tests.support.mosquitto import MosquittoBroker
 
 TARGET_P99_S = 1.0
 LOW, HIGH = 0.3, 1.5

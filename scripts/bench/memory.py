@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import psutil
 
+from devtools.broker import MosquittoBroker
 from edge.config import LineConfig, load
 from edge.pipeline import Pipeline
 from edge.sinks import MemorySink
@@ -31,7 +32,6 @@ from edge.types import Detections, Frame
 from scripts.bench.central_site import EdgeFleet, start_central, zones
 from scripts.bench.clips import ensure_clips, load_gt_boxes
 from scripts.bench.common import print_table, write_result
-from tests.support.mosquitto import MosquittoBroker
 
 
 class LoopSource:

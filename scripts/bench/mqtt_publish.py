@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-mqtt-") as tmp:
         if host is None:
-            from tests.support.mosquitto import MosquittoBroker
+            from devtools.broker import MosquittoBroker
 
             broker = MosquittoBroker(Path(tmp) / "mosquitto")
             broker.start()

@@ -114,9 +114,26 @@ def test_no_build_tools_or_pip_in_final_images() -> None:
                 assert not re.search(r"\b(gcc|g\+\+|build-essential|make|apt-get install)\b", arg), (stage.name, arg)
                 if kw == "COPY":
                     assert "--from=builder" not in arg, "copying wheels leaves them in a layer; bind-mount them"
-    runtime_runs = " ".join(STAGES["runtime"].all("RUN"))
-    assert "--no-index" in runtime_runs, "final images must install only the builder's wheels"
-    assert re.search(r"pip uninstall -y pip\b", runtime_runs), "pip must not remain in the final images"
+        runs = " ".join(run for stage in lineage(STAGES, target) for run in stage.all("RUN"))
+        assert "--no-index" in runs, "final images must install only the builder's wheels"
+        assert re.search(r"pip uninstall -y pip\b", runs), "pip must not remain in the final images"
+        assert f'"crowd-analytics[{target}]==' in runs, f"the {target} image must install its own extra only"
+
+
+def test_each_image_extra_carries_only_its_own_dependencies() -> None:
+    def names(reqs: list[str]) -> set[str]:
+        return {re.split(r"[\[<>=!~ ]", r, maxsplit=1)[0].lower() for r in reqs}
+
+    core = names(PYPROJECT["project"]["dependencies"])
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    edge, central = core | names(extras["edge"]), core | names(extras["central"])
+    assert {"opencv-python-headless", "onnxruntime"} <= edge
+    assert {"fastapi", "sqlalchemy", "psycopg", "uvicorn"} <= central
+    assert not {"opencv-python-headless", "onnxruntime"} & central, "central must not pull OpenCV/onnxruntime"
+    assert not {"fastapi", "sqlalchemy", "psycopg", "uvicorn", "statsmodels"} & edge, "the edge must not pull those"
+    assert "filterpy" not in edge | central, "filterpy is used by a test only: the dev extra"
+    for setup_install in re.findall(r"pip\" install -q -e '([^']+)'", (REPO / "scripts" / "setup.sh").read_text()):
+        assert setup_install == ".[edge,central,dev]", "make test needs every side installed"
 
 
 def test_image_packages_what_pyproject_declares() -> None:
