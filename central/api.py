@@ -25,7 +25,7 @@ from central.alerts import Action, ActionError
 from central.auth import Authenticator, RateLimiter, Session, can_change_alerts
 from central.clock import Clock
 from central.config import CentralConfig
-from central.engine import Engine
+from central.engine import Engine, OperatorStep
 from central.events import EventBus
 from central.obs import Telemetry
 from central.store import AlertNotFound, Store
@@ -245,9 +245,9 @@ def create_app(svc: Services) -> FastAPI:
             raise HTTPException(404, "no such alert") from None
         except ActionError as err:
             raise HTTPException(409, str(err)) from None
-        view = svc.engine.publish_alert("update" if changed.is_open else "end", changed)
-        svc.engine.notify_operator_step()
-        return view
+        # Publishing (and merging the step into the rules) is the evaluator thread's job: hand it over.
+        svc.engine.submit(OperatorStep(changed))
+        return svc.engine.alert_view(changed)
 
     @app.post("/api/alerts/{alert_id}/ack")
     def ack(alert_id: str, sess: Changer) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from central import alerts as al
 from central import rules, views
 from central.clock import Clock
 from central.config import CentralConfig
-from central.events import EventBus, Publisher
+from central.events import EventBus
 from central.forecast_lane import ForecastLane
 from central.forecasts import (
     BackgroundRefitter,
@@ -36,9 +36,12 @@ from central.forecasts import (
     ZoneForecast,
     make_forecaster,
 )
+from central.liveness import CameraLiveness, CameraStats, CameraStatus
+from central.mqtt.communicator import Publisher
 from central.obs import Telemetry
-from central.patrols import PatrolDistance, PatrolPosition, is_stale, nearest
-from central.store import CameraRow, MetricRow, Store, StoredMetric
+from central.patrol_fusion import PatrolFusion
+from central.patrols import PatrolPosition
+from central.store import MetricRow, Store, StoredMetric
 from central.zones import Zone, ZoneRegistry
 from contract.central_messages import AlertMessage, ForecastMessage
 from contract.topics import alert_topic, forecast_topic
@@ -46,25 +49,14 @@ from contract.topics import alert_topic, forecast_topic
 log = logging.getLogger(__name__)
 
 DRAIN_HOLD_S = 2.0  # a zone's live rows wait this long after its last backlog message arrived
-CAMERA_CHECK_S = 1.0  # camera staleness is checked this often (central's clock), and at once on a status change
 CURSOR_SAVE_S = 0.5  # the evaluation cursor is written to the store at most this often (wall clock)
 
 
 @dataclass(frozen=True)
-class CameraStatus:
-    site: str
-    camera: str
-    state: str
-    at_s: float
+class OperatorStep:
+    """An operator changed an alert in the store (API thread): publish it and merge it into the rules."""
 
-
-@dataclass(frozen=True)
-class CameraStats:
-    site: str
-    camera: str
-    processed_fps: float
-    capture_fps: float
-    at_s: float
+    alert: al.Alert
 
 
 @dataclass(frozen=True)
@@ -90,22 +82,6 @@ class _ZoneRuntime:
     rules: dict[str, al.RuleState] = field(default_factory=dict)
 
 
-@dataclass
-class _CameraRuntime:
-    site: str
-    camera: str
-    state: str = "unknown"
-    last_seen_wall: float | None = None
-    processed_fps: float | None = None
-    capture_fps: float | None = None
-    announced_at: float | None = None  # when this camera was last stored and sent to the console
-
-
-# A camera that only sends metrics (no stats) is still stored and announced this often, so that the
-# console's "seen" age and a restarted central's camera list stay true without a write per message.
-CAMERA_ANNOUNCE_S = 5.0
-
-
 class Engine:
     def __init__(
         self,
@@ -125,8 +101,7 @@ class Engine:
         self.registry = ZoneRegistry(cfg)
         self.prefix = cfg.mqtt.topic_prefix
         self._zones = {z.id: _ZoneRuntime(z, self.registry.owned(z.id)) for z in self.registry}
-        self._cameras: dict[tuple[str, str], _CameraRuntime] = {}
-        self._camera_pos = {(c.site or cfg.site.id, c.id): (c.lon, c.lat) for c in cfg.cameras}
+        self.liveness = CameraLiveness(cfg, self.registry, store, bus)
         self._inbox: queue.Queue[object] = queue.Queue()
         self._cursor = 0  # live lane: every live row up to this id is evaluated
         self._backlog_cursor = 0  # backlog lane: every backlog row up to this id is evaluated
@@ -142,9 +117,7 @@ class Engine:
         self._backlog_counted_at = -math.inf
         self.backlog_rows_done = 0  # backlog rows evaluated since start-up
         self._audit_cursor = 0
-        self._patrols: dict[str, PatrolPosition] = {}
-        self._patrols_dirty = False
-        self._published_patrols: dict[str, list[dict[str, Any]]] = {}
+        self.patrols = PatrolFusion(cfg, self.registry, store, clock)
         self._own_echoes: deque[tuple[str, float, str, str]] = deque(maxlen=2000)
         self.wake = threading.Event()
         self._timing = al.RuleTiming(cfg.alerts.pending_s, cfg.alerts.keep_firing_s)
@@ -158,8 +131,6 @@ class Engine:
             overload_after_s=fc.overload_after_s,
             forecast=lambda zone, t: self._forecast(self._zones[zone], t),
         )
-        self._cameras_checked_at = -math.inf
-        self._cameras_dirty = True
         self._saved_cursor = -1
         self._cursor_saved_mono = -math.inf
         self.cursor_key = f"{cfg.worker.index}/{cfg.worker.count}"
@@ -206,12 +177,8 @@ class Engine:
             old = owner.rules.get(a.kind)
             if old is None or old.alert is None or old.alert.opened_at_s < a.opened_at_s:
                 owner.rules[a.kind] = al.restore(a)
-        for p in self.store.latest_patrol_positions():
-            self._patrols[p.patrol_id] = p
-        for c in self.store.cameras():
-            self._cameras[(c.site, c.camera)] = _CameraRuntime(
-                c.site, c.camera, c.state, None, c.processed_fps, c.capture_fps
-            )
+        self.patrols.restore()
+        self.liveness.restore()
         self._update_alert_gauge()
 
     def close(self) -> None:
@@ -256,7 +223,7 @@ class Engine:
             self.telemetry.ingest_lag.set(max(0.0, now - live[-1].row.measured_at))
         n_backlog = self._backlog_slice(now, touched)
         self._release_held(now, touched)
-        if self._cameras_dirty or now - self._cameras_checked_at >= CAMERA_CHECK_S:
+        if self.liveness.due(now):
             self._check_cameras(now)
         self._merge_operator_steps()
         # Then forecasts, for at most one slice: a bin closing for every zone at once is spread over steps.
@@ -267,7 +234,7 @@ class Engine:
                 self._publish_forecast(zr.zone, zr.unpublished)
                 zr.unpublished = None
             self.bus.publish("zone", self.zone_view(zid))
-        if self._patrols_dirty:
+        if self.patrols.dirty:
             self._refresh_patrols(now)
         self._update_alert_gauge()
         self._update_lane_gauges()
@@ -359,24 +326,14 @@ class Engine:
 
     def _handle(self, item: object, now: float) -> None:
         if isinstance(item, PatrolPosition):
-            old = self._patrols.get(item.patrol_id)
-            if old is None or item.at_s >= old.at_s:
-                self._patrols[item.patrol_id] = item
-                self._patrols_dirty = True
-                self.bus.publish("patrol", self.patrol_view(item.patrol_id, now))
+            if self.patrols.on_position(item):
+                self.bus.publish("patrol", self.patrols.view(item.patrol_id, now))
         elif isinstance(item, CameraStatus):
-            cam = self._camera(item.site, item.camera)
-            cam.state = item.state
-            cam.last_seen_wall = now
-            self._cameras_dirty = True
-            self._save_camera(cam, now)
+            self.liveness.on_status(item, now)
         elif isinstance(item, CameraStats):
-            cam = self._camera(item.site, item.camera)
-            cam.processed_fps, cam.capture_fps = item.processed_fps, item.capture_fps
-            cam.last_seen_wall = now
-            if cam.state == "unknown":
-                cam.state = "online"
-            self._save_camera(cam, now)
+            self.liveness.on_stats(item, now)
+        elif isinstance(item, OperatorStep):
+            self.publish_alert("update" if item.alert.is_open else "end", item.alert)
         elif isinstance(item, RemoteAlert):
             self._on_remote_alert(item.message)
         elif isinstance(item, RemoteForecast):
@@ -393,18 +350,9 @@ class Engine:
             return
         if zr.latest is None or m.measured_at >= zr.latest.measured_at:
             if zr.latest is not None and zr.latest.stale != m.stale:
-                self._cameras_dirty = True
+                self.liveness.dirty = True
             zr.latest = m
-        cam = self._camera(m.site, m.camera)
-        if cam.last_seen_wall is not None and now - cam.last_seen_wall > self.cfg.alerts.camera_stale_s:
-            self._cameras_dirty = True  # it was silent: clear its stale alert at this step, not when the clock moves
-        cam.last_seen_wall = now
-        if cam.state in ("unknown", "offline", "stopped"):
-            cam.state = "online"
-            self._cameras_dirty = True
-            self._save_camera(cam, now)
-        elif cam.announced_at is None or now - cam.announced_at >= CAMERA_ANNOUNCE_S:
-            self._save_camera(cam, now)
+        self.liveness.on_metric(m.site, m.camera, now)
         if not zr.owned or m.stale:
             return
         if zr.zone.id in self.lane:
@@ -501,9 +449,9 @@ class Engine:
 
     def publish_alert(self, event: str, a: al.Alert) -> dict[str, Any]:
         """MQTT (retained while open, retained copy removed at the end) and the live stream."""
-        patrols = self.nearest_patrols(a.zone)
+        patrols = self.patrols.nearest(a.zone)
         view = views.alert_json(a, patrols)
-        self._published_patrols[a.id] = view["patrols"]
+        self.patrols.sent(a.id, view["patrols"])
         msg = AlertMessage.model_validate(
             {"schema": "crowd.alert/1", "event": event, "site": self.registry.site, **view}
         )
@@ -512,7 +460,7 @@ class Engine:
         self.publisher.publish(topic, msg.model_dump_json(by_alias=True).encode(), qos=1, retain=a.is_open)
         if not a.is_open:
             self.publisher.publish(topic, b"", qos=1, retain=True)
-            self._published_patrols.pop(a.id, None)
+            self.patrols.sent(a.id, None)
         self.bus.publish("alert", {**view, "event": event})
         log.info("alert %s", event, extra={"fields": {"alert": a.id, "state": a.state, "level": a.level}})
         return view
@@ -523,39 +471,15 @@ class Engine:
         self.bus.publish("alert", {**msg.view().model_dump(mode="json"), "event": msg.event})
 
     # -- cameras -----------------------------------------------------------------------------------
-    def _camera(self, site: str, camera: str) -> _CameraRuntime:
-        cam = self._cameras.get((site, camera))
-        if cam is None:
-            cam = self._cameras[(site, camera)] = _CameraRuntime(site, camera)
-        return cam
-
-    def _save_camera(self, cam: _CameraRuntime, now: float) -> None:
-        cam.announced_at = now
-        try:
-            self.store.upsert_camera(self._camera_row(cam, now), now)
-        except Exception:
-            log.exception("could not store camera %s", cam.camera)
-        self.bus.publish("camera", self.camera_view(cam, now))
-
-    def _camera_row(self, cam: _CameraRuntime, now: float) -> CameraRow:
-        return CameraRow(cam.site, cam.camera, cam.state, cam.last_seen_wall, cam.processed_fps, cam.capture_fps)
-
-    def _camera_stale(self, cam: _CameraRuntime, now: float) -> tuple[bool, str]:
-        if cam.state in ("offline", "stopped"):
-            return True, f"is {cam.state}"
-        if cam.last_seen_wall is not None and now - cam.last_seen_wall > self.cfg.alerts.camera_stale_s:
-            return True, f"silent for {now - cam.last_seen_wall:.0f} s"
-        return False, ""
-
     def _check_cameras(self, now: float) -> None:
-        self._cameras_checked_at, self._cameras_dirty = now, False
+        self.liveness.checked(now)
         for zr in self._zones.values():
             if not zr.owned:
                 continue
-            cam = self._cameras.get((self.registry.site, zr.zone.camera))
+            cam = self.liveness.get(self.registry.site, zr.zone.camera)
             if cam is None or (cam.last_seen_wall is None and "stale" not in zr.rules):
                 continue
-            stale, reason = self._camera_stale(cam, now)
+            stale, reason = self.liveness.stale(cam, now)
             if not stale and zr.latest is not None and zr.latest.stale:
                 stale, reason = True, "reports no frames"
             self._step_rule(zr, "stale", rules.camera_stale(stale, cam.camera, reason), now)
@@ -573,33 +497,15 @@ class Engine:
                 continue
             zr.rules[stored.kind] = al.merge_operator_state(zr.rules[stored.kind], stored)
 
-    def notify_operator_step(self) -> None:
-        self.wake.set()
-
     # -- patrols -----------------------------------------------------------------------------------
-    def nearest_patrols(self, zone_id: str) -> list[PatrolDistance]:
-        zr = self._zones.get(zone_id)
-        if zr is None:
-            return []
-        p = self.cfg.patrols
-        return nearest(
-            zr.zone.polygon,
-            list(self._patrols.values()),
-            self.clock.now(),
-            walking_speed_mps=p.walking_speed_mps,
-            stale_after_s=p.stale_after_s,
-            max_accuracy_m=p.max_accuracy_m,
-        )
-
     def _refresh_patrols(self, now: float) -> None:
-        self._patrols_dirty = False
+        self.patrols.dirty = False
         for zr in self._zones.values():
             for st in zr.rules.values():
                 a = st.alert
                 if a is None:
                     continue
-                fresh = [p.as_json() for p in self.nearest_patrols(a.zone)]
-                if _patrols_moved(self._published_patrols.get(a.id), fresh):
+                if self.patrols.moved(a.id, a.zone):
                     try:
                         stored = self.store.get_alert(a.id)
                     except KeyError:
@@ -607,29 +513,10 @@ class Engine:
                     if stored.is_open:
                         self.publish_alert("update", stored)
 
-    def patrol_view(self, patrol_id: str, now: float | None = None) -> dict[str, Any]:
-        now = self.clock.now() if now is None else now
-        latest = self._patrols[patrol_id]
-        track = [
-            p
-            for p in self.store.patrol_positions_since(now - self.cfg.patrols.track_minutes * 60)
-            if p.patrol_id == patrol_id
-        ]
-        p = self.cfg.patrols
-        return views.patrol_json(latest, track, is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
-
-    def patrols_view(self) -> list[dict[str, Any]]:
-        now = self.clock.now()
-        p = self.cfg.patrols
-        tracks: dict[str, list[PatrolPosition]] = {}
-        for pos in self.store.patrol_positions_since(now - p.track_minutes * 60):
-            tracks.setdefault(pos.patrol_id, []).append(pos)
-        return [
-            views.patrol_json(latest, tracks.get(pid, []), is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
-            for pid, latest in sorted(dict(self._patrols).items())
-        ]
-
     # -- read side for the API ---------------------------------------------------------------------
+    def patrols_view(self) -> list[dict[str, Any]]:
+        return self.patrols.views()
+
     def zone_view(self, zone_id: str) -> dict[str, Any]:
         zr = self._zones[zone_id]
         return views.zone_json(zr.zone, zr.latest, zr.forecast)
@@ -637,22 +524,11 @@ class Engine:
     def zones_view(self) -> list[dict[str, Any]]:
         return [self.zone_view(zid) for zid in list(self._zones)]
 
-    def camera_view(self, cam: _CameraRuntime, now: float) -> dict[str, Any]:
-        stale, _ = self._camera_stale(cam, now)
-        pos = self._camera_pos.get((cam.site, cam.camera))
-        return views.camera_json(self._camera_row(cam, now), stale and cam.state == "online", pos)
-
     def cameras_view(self) -> list[dict[str, Any]]:
-        now = self.clock.now()
-        known = dict(self._cameras)
-        for cam_id in self.registry.cameras():
-            known.setdefault((self.registry.site, cam_id), _CameraRuntime(self.registry.site, cam_id))
-        for site, cam_id in self._camera_pos:
-            known.setdefault((site, cam_id), _CameraRuntime(site, cam_id))
-        return [self.camera_view(c, now) for _, c in sorted(known.items())]
+        return self.liveness.views(self.clock.now())
 
     def alert_view(self, a: al.Alert) -> dict[str, Any]:
-        return views.alert_json(a, self.nearest_patrols(a.zone))
+        return views.alert_json(a, self.patrols.nearest(a.zone))
 
     def open_alert_count(self) -> int:
         return sum(1 for zr in self._zones.values() for st in zr.rules.values() if st.alert is not None)
@@ -666,17 +542,6 @@ class Engine:
         held = min((rows[0].id for rows in self._held.values() if rows), default=self._cursor + 1)
         queued = self.lane.min_pending_id()  # rules done, forecast work still waiting
         return min(self._cursor, self._backlog_cursor, held - 1, self._cursor if queued is None else queued - 1)
-
-
-def _patrols_moved(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> bool:
-    if old is None:
-        return bool(new)
-    if [p["id"] for p in old] != [p["id"] for p in new]:
-        return True
-    for a, b in zip(old, new, strict=True):
-        if a["stale"] != b["stale"] or abs(float(a["distance_m"]) - float(b["distance_m"])) > 5.0:
-            return True
-    return False
 
 
 def dumps(obj: object) -> bytes:

@@ -1,4 +1,4 @@
-"""Fan-out of live events to the console's SSE streams, and the Publisher protocol for MQTT output.
+"""Fan-out of live events to the console's SSE streams (the publication stage's other half besides MQTT).
 
 Producers are worker threads; consumers are asyncio queues in the HTTP server's loop, so events cross
 threads with `call_soon_threadsafe`. A consumer that falls too far behind is dropped (its stream
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -76,27 +76,3 @@ class EventBus:
     def subscriber_count(self) -> int:
         with self._lock:
             return len(self._subs)
-
-
-class Publisher(Protocol):
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None: ...
-
-
-@dataclass(frozen=True)
-class Published:
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-
-
-class MemoryPublisher:
-    """In-memory twin of the MQTT publisher for unit tests."""
-
-    def __init__(self) -> None:
-        self.messages: list[Published] = []
-        self._lock = threading.Lock()
-
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        with self._lock:
-            self.messages.append(Published(topic, payload, qos, retain))

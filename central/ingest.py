@@ -1,8 +1,6 @@
-"""MQTT ingest (paho-mqtt 2, MQTT 5): validate, dedupe and batch-store edge metrics; route the rest.
+"""Ingest stage: validate, dedupe and batch-store edge metrics; route the rest to the evaluator.
 
-Metrics come through a shared subscription (`$share/<group>/...`) so several workers split them, over a
-persistent session (clean start off, session expiry) so a restart or a broker outage loses nothing.
-Messages are acknowledged by hand only after their batch is committed: a crash between receipt and
+Messages arrive through the communicator (central/mqtt/). Messages are acknowledged by hand only after their batch is committed: a crash between receipt and
 commit makes the broker redeliver, and the database's unique (site, camera, seq) drops the duplicate.
 Anything that does not validate is counted, logged and forwarded to `<prefix>/deadletter`, never raised.
 """
@@ -10,23 +8,19 @@ Anything that does not validate is counted, logged and forwarded to `<prefix>/de
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
 from pydantic import ValidationError
 
 from central.clock import Clock
 from central.config import CentralConfig
-from central.engine import CameraStats, CameraStatus, Engine, RemoteAlert, RemoteForecast
+from central.engine import Engine, RemoteAlert, RemoteForecast
+from central.liveness import CameraStats, CameraStatus
+from central.mqtt.communicator import Communicator, Inbound
 from central.obs import Telemetry
 from central.patrols import PatrolMessageError, parse_owntracks, parse_patrol_location
 from central.store import MetricRow, Store
@@ -213,6 +207,8 @@ class MetricWriter:
 
 
 class Ingest:
+    """The ingest stage: every received message is validated, deduplicated, stored or handed to the evaluator."""
+
     def __init__(
         self,
         cfg: CentralConfig,
@@ -220,11 +216,14 @@ class Ingest:
         engine: Engine,
         clock: Clock,
         telemetry: Telemetry,
+        link: Communicator,
     ) -> None:
         self.cfg = cfg
+        self.store = store
         self.engine = engine
         self.clock = clock
         self.telemetry = telemetry
+        self.link = link
         self.prefix = cfg.mqtt.topic_prefix
         self.registry = ZoneRegistry(cfg)
         self.deduper = Deduper()
@@ -235,75 +234,26 @@ class Ingest:
             on_written=engine.wake.set,
             backlog_chunk=cfg.backlog.write_chunk,
         )
-        client_id = cfg.mqtt.client_id or f"crowd-central-{cfg.site.id}-{cfg.worker.index}"
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
-        )
-        self.client.max_inflight_messages_set(1000)
-        self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
-        username = cfg.mqtt.username or os.environ.get("CROWD_MQTT_USERNAME")
-        password = cfg.mqtt.password or os.environ.get("CROWD_MQTT_PASSWORD")
-        if username or password:
-            self.client.username_pw_set(username, password)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.writer.ack = self.client.ack
-        self.connected = threading.Event()
+        self.writer.ack = link.ack
+        link.set_handler(self.on_message)
         self.rejected = 0
         self.duplicates = 0
+
+    @property
+    def connected(self) -> threading.Event:
+        return self.link.connected
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         self.writer.start()
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.cfg.mqtt.session_expiry_s
-        # Let the broker send many unacknowledged messages: acks wait for the batch commit.
-        props.ReceiveMaximum = 10000
-        self.client.connect_async(
-            self.cfg.mqtt.host, self.cfg.mqtt.port, keepalive=30, clean_start=False, properties=props
-        )
-        self.client.loop_start()
+        self.link.start()
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.link.stop()
         self.writer.stop()
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        """The Publisher protocol; paho queues while disconnected and sends after reconnecting."""
-        self.client.publish(topic, payload, qos=qos, retain=retain)
-
-    # -- callbacks (paho's network thread) ---------------------------------------------------------
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        if reason.is_failure:
-            log.warning("broker refused the connection: %s", reason)
-            return
-        p = self.prefix
-        group = self.cfg.mqtt.share_group
-        client.subscribe(
-            [
-                (f"$share/{group}/{p}/+/+/zones/+/metrics", SubscribeOptions(qos=1)),
-                (f"{p}/+/+/status", SubscribeOptions(qos=1)),
-                (f"{p}/+/+/stats", SubscribeOptions(qos=0)),
-                ("owntracks/+/+", SubscribeOptions(qos=1)),
-                (f"{p}/patrols/+/location", SubscribeOptions(qos=1)),
-                # Other workers' alerts and forecasts, for this worker's console clients (not our own: noLocal).
-                (f"{p}/alerts/+", SubscribeOptions(qos=1, noLocal=True)),
-                (f"{p}/+/zones/+/forecast", SubscribeOptions(qos=0, noLocal=True)),
-            ]
-        )
-        self.connected.set()
-        self.telemetry.mqtt_connected.set(1)
-        log.info("connected to the broker", extra={"fields": {"host": self.cfg.mqtt.host, "port": self.cfg.mqtt.port}})
-
-    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        self.connected.clear()
-        self.telemetry.mqtt_connected.set(0)
-        log.warning("disconnected from the broker: %s; reconnecting", reason)
-
-    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    # -- the communicator's thread -----------------------------------------------------------------
+    def on_message(self, msg: Inbound) -> None:
         try:
             self._route(msg)
         except Exception as err:  # never let one message kill the network thread
@@ -311,7 +261,7 @@ class Ingest:
             self._reject(msg, "internal", str(err)[:200])
             self.writer.put(_Pending(None, msg.mid, msg.qos))
 
-    def _route(self, msg: mqtt.MQTTMessage) -> None:
+    def _route(self, msg: Inbound) -> None:
         now = self.clock.now()
         ref = parse_topic(self.prefix, msg.topic)
         if ref is not None and ref.kind == "metrics":
@@ -321,17 +271,17 @@ class Ingest:
             if len(msg.payload) > self.cfg.mqtt.max_payload_bytes:
                 raise Rejected("too_large", f"{len(msg.payload)} bytes")
             if ref is not None:
-                self._route_other(ref, msg.topic, bytes(msg.payload))
+                self._route_other(ref, msg.topic, msg.payload)
         except Rejected as rej:
             self._reject(msg, rej.reason, rej.detail)
         finally:
             self.writer.put(_Pending(None, msg.mid, msg.qos))
 
-    def _on_metric(self, msg: mqtt.MQTTMessage, now: float) -> None:
+    def _on_metric(self, msg: Inbound, now: float) -> None:
         try:
             if len(msg.payload) > self.cfg.mqtt.max_payload_bytes:
                 raise Rejected("too_large", f"{len(msg.payload)} bytes")
-            row = parse_metric(msg.topic, bytes(msg.payload), self.prefix, self.registry, now)
+            row = parse_metric(msg.topic, msg.payload, self.prefix, self.registry, now)
         except Rejected as rej:
             self._reject(msg, rej.reason, rej.detail)
             self.writer.put(_Pending(None, msg.mid, msg.qos))
@@ -375,12 +325,12 @@ class Ingest:
     def _on_patrol(self, pos: Any) -> None:
         self.telemetry.patrol_positions.inc()
         try:
-            self.engine.store.insert_patrol_positions([pos], self.clock.now())
+            self.store.insert_patrol_positions([pos], self.clock.now())
         except Exception:
             log.exception("could not store a patrol position")
         self.engine.submit(pos)
 
-    def _reject(self, msg: mqtt.MQTTMessage, reason: str, detail: str) -> None:
+    def _reject(self, msg: Inbound, reason: str, detail: str) -> None:
         self.rejected += 1
         self.telemetry.rejected.labels(reason=reason).inc()
         log.warning(
@@ -397,7 +347,7 @@ class Ingest:
                 "worker": self.cfg.worker.index,
             }
         )
-        self.client.publish(dead_letter_topic(self.prefix), dl.model_dump_json(by_alias=True).encode(), qos=1)
+        self.link.publish(dead_letter_topic(self.prefix), dl.model_dump_json(by_alias=True).encode(), qos=1)
 
 
 def _validated(model: type[MessageT], payload: bytes) -> MessageT:

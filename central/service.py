@@ -22,23 +22,14 @@ from central.auth import Authenticator, users_from_config
 from central.clock import Clock, ScaledClock, SystemClock
 from central.config import CentralConfig
 from central.engine import Engine
-from central.events import EventBus, Publisher
+from central.events import EventBus
 from central.ingest import Ingest
+from central.mqtt.communicator import Communicator, MemoryCommunicator
+from central.mqtt.paho_link import MqttCommunicator
 from central.obs import Telemetry
 from central.store import Store
 
 log = logging.getLogger(__name__)
-
-
-class _LatePublisher:
-    """The engine needs a publisher before the MQTT client exists; this forwards once it does."""
-
-    def __init__(self) -> None:
-        self.target: Publisher | None = None
-
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        if self.target is not None:
-            self.target.publish(topic, payload, qos=qos, retain=retain)
 
 
 class CentralService:
@@ -48,8 +39,8 @@ class CentralService:
         self.telemetry = Telemetry()
         self.bus = EventBus()
         self.store = Store(cfg.database.url)
-        self._publisher = _LatePublisher()
-        self.engine = Engine(cfg, self.store, self._publisher, self.clock, self.bus, self.telemetry)
+        self.link: Communicator = MqttCommunicator(cfg, self.telemetry) if with_mqtt else MemoryCommunicator()
+        self.engine = Engine(cfg, self.store, self.link, self.clock, self.bus, self.telemetry)
         self.ingest: Ingest | None = None
         self.with_mqtt = with_mqtt
         secret_env = cfg.http.secret_env
@@ -79,8 +70,7 @@ class CentralService:
         self.store.migrate(self.clock.now())
         self.engine.start_up()
         if self.with_mqtt:
-            self.ingest = Ingest(self.cfg, self.store, self.engine, self.clock, self.telemetry)
-            self._publisher.target = self.ingest
+            self.ingest = Ingest(self.cfg, self.store, self.engine, self.clock, self.telemetry, self.link)
             self.ingest.start()
         self._loop_thread.start()
         log.info(

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import pytest
 
 import central.engine as engine_mod
+import central.liveness as liveness_mod
 from central.clock import FakeClock
 from central.config import CentralConfig, parse
 from central.engine import Engine
@@ -213,7 +214,7 @@ def test_a_camera_that_only_sends_metrics_is_stored_and_announced_every_few_seco
         assert stored["cam0"].state == "online"
         assert stored["cam0"].last_seen is not None and stored["cam0"].last_seen >= rig.clock.now() - 6.0
         # Announced when it came online and then every CAMERA_ANNOUNCE_S, not once per message.
-        assert 2 <= len(announced) <= 12 // engine_mod.CAMERA_ANNOUNCE_S + 2
+        assert 2 <= len(announced) <= 12 // liveness_mod.CAMERA_ANNOUNCE_S + 2
         assert all(a["camera"] == "cam0" for a in announced)
     finally:
         rig.close()
