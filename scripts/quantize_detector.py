@@ -41,8 +41,9 @@ def calibration_blobs(frames: int = 16) -> list[npt.NDArray[np.float32]]:
     return blobs
 
 
-def quantize(src: Path, dst: Path) -> float:
-    """Write the int8 model; returns the smallest correlation of its outputs with the float model's."""
+def quantize(src: Path, dst: Path, blobs: list[npt.NDArray[np.float32]] | None = None) -> float:
+    """Write the int8 model; returns the smallest correlation of its outputs with the float model's.
+    `blobs`: the network's calibration inputs (default: NanoDet's, from `calibration_blobs`)."""
     import onnxruntime as ort
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -52,7 +53,7 @@ def quantize(src: Path, dst: Path) -> float:
         quantize_static,
     )
 
-    blobs = calibration_blobs()
+    blobs = calibration_blobs() if blobs is None else blobs
     name = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).get_inputs()[0].name
 
     class Frames(CalibrationDataReader):
