@@ -26,6 +26,7 @@ class BacktestPredictions:
     horizon_steps: int
     origin_index: np.ndarray  # (R,) grid index of each forecast origin
     bands: np.ndarray  # (R, H, 5): lo95, lo80, yhat, hi80, hi95
+    persistence_bands: np.ndarray  # (R, H, 5): persistence's path with its own learned intervals (a reference)
     model: np.ndarray  # (R,) model index chosen at each origin
     model_names: tuple[str, ...]
 
@@ -87,6 +88,7 @@ def run_backtest(
     observed = np.isfinite(y)
     origins: list[int] = []
     bands: list[np.ndarray] = []
+    ref_bands: list[np.ndarray] = []
     models: list[int] = []
     since_fit, gap_run = refit_every, 0
     for i in range(n_bins):
@@ -112,12 +114,14 @@ def run_backtest(
         out = engine.forecast()
         origins.append(i)
         bands.append(out.bands[0])
+        ref_bands.append(engine.forecast(np.zeros(1, dtype=np.int64)).bands[0])
         models.append(int(out.model_index[0]))
     return BacktestPredictions(
         step_s=step,
         horizon_steps=horizon_steps,
         origin_index=np.array(origins, dtype=np.int64),
         bands=np.array(bands).reshape(len(origins), horizon_steps, 5),
+        persistence_bands=np.array(ref_bands).reshape(len(origins), horizon_steps, 5),
         model=np.array(models, dtype=np.int64),
         model_names=engine.model_names,
     )

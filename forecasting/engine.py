@@ -196,10 +196,11 @@ class OnlineEngine:
         best = np.where(nothing_scored, 1, best)
         return np.where(self.n_obs < self.settings.min_history, 0, best)
 
-    def forecast(self) -> EngineForecast:
+    def forecast(self, model_index: np.ndarray | None = None) -> EngineForecast:
+        """The chosen models' forecasts, or those of `model_index` (n,) (e.g. persistence's, a reference)."""
         if self._paths is None:
             raise ValueError("no observations yet: nothing to forecast from")
-        idx = self.choose()
+        idx = self.choose() if model_index is None else np.asarray(model_index, dtype=np.int64)
         rows = np.arange(self.n)
         yhat = self._paths[idx, rows]
         if self.settings.nonnegative:

@@ -24,6 +24,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e '.[edge,central,dev]'
+    "$VENV/bin/pip" install -q -e '.[edge,central,dev,sim]'
     touch "$stamp"
 fi

@@ -19,6 +19,7 @@ from central.playback.scenario import (
     RecordedTimeline,
     Scenario,
     ScenarioError,
+    SimulatedTimeline,
     TrajectoriesTimeline,
     Zone,
 )
@@ -90,6 +91,10 @@ def zone_samples(scenario: Scenario, zone: Zone, base_dir: Path, data_dir: Path 
     if isinstance(tl, RecordedTimeline):
         p = Path(tl.path)
         return _recorded_samples(scenario, zone, p if p.is_absolute() else base_dir / p)
+    if isinstance(tl, SimulatedTimeline):
+        from central.playback.simulated import simulated_samples
+
+        return simulated_samples(scenario, zone, tl)
     if data_dir is None or not data_dir.is_dir():
         raise ScenarioError(f"zone {zone.id}: a {tl.kind} timeline needs the shared data folder, not found: {data_dir}")
     try:

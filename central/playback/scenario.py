@@ -104,8 +104,22 @@ class RecordedTimeline(_Model):
     path: str = Field(min_length=1)
 
 
+class SimulatedTimeline(_Model):
+    """A crowd simulated with JuPedSim on one of `crowdsim.sites`' layouts, the zone measured by PedPy.
+
+    `demand` is checked by `crowdsim.demand.Demand` when the scenario is built (the `sim` extra)."""
+
+    kind: Literal["simulated"] = "simulated"
+    site: str = Field(
+        min_length=1, description="A layout of crowdsim.sites: square_street, concourse_gates, event_egress."
+    )
+    zone: str = Field(min_length=1, description="The site's zone this scenario zone shows.")
+    demand: dict[str, object] = Field(description="Arrivals, releases and blocked exits (crowdsim.demand.Demand).")
+
+
 Timeline = Annotated[
-    LevelsTimeline | TrajectoriesTimeline | GymTimeline | RecordedTimeline, Field(discriminator="kind")
+    LevelsTimeline | TrajectoriesTimeline | GymTimeline | RecordedTimeline | SimulatedTimeline,
+    Field(discriminator="kind"),
 ]
 
 

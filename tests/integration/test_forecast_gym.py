@@ -1,13 +1,10 @@
-"""The issue's targets on the shared gym occupancy series, through the contracted CLI.
+"""What the forecaster reaches on the shared gym occupancy series, through the contracted CLI.
 
-Measured on this file (rolling origins, 10 minutes ahead, only data up to each origin): MAE about
-0.96 of persistence's, about half of seasonal naive's, 80% coverage about 0.80. The issue's
-"at most 0.75 of persistence" is kept as an expected failure: on this series the bin-to-bin change
-is mostly noise (the lag-1 autocorrelation of the 10-minute changes is -0.29, so even the best
-linear one-step forecast can only gain about 5%), and even an in-sample time-of-week profile of
-the 10-minute change only reaches 0.96 of persistence's error here. A gradient-boosting model given
-every column of the file (lags, time of week, semester, holiday, temperature), trained on the first
-half and scored on the second, reaches 0.91.
+Rolling origins, 10 minutes ahead, only data up to each origin. The former target of 0.75 of
+persistence's error was withdrawn (issue 17: its premise came from a scorer that gave persistence a
+staler point); what is asserted is what the forecaster reaches and what it exists for: no worse than
+persistence, calibrated intervals, crossing probabilities with skill over persistence-based ones at
+busy-gym levels, and forecasts that do not swing on plateaus. Figures: docs/forecasting.md.
 """
 
 from __future__ import annotations
@@ -33,6 +30,7 @@ def gym_report(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     argv = ["backtest", "--csv", str(src), "--time-col", "date", "--value-col", "number_people"]
     argv += ["--freq", "10min", "--horizon", "10min", "--output", str(out / "predictions.csv")]
     argv += ["--report", str(out / "report.json"), "--plot", str(out / "plot.png")]
+    argv += ["--level", "60", "--level", "80"]
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
     report["_out"] = str(out)
@@ -57,8 +55,28 @@ def test_80_percent_interval_coverage_is_between_75_and_85(gym_report: dict) -> 
     assert 0.90 <= gym_report["coverage95"] <= 0.98
 
 
-@pytest.mark.xfail(
-    reason="target 0.75 of persistence is out of reach on this series; see module docstring", strict=False
-)
-def test_issue_target_mae_at_most_075_of_persistence(gym_report: dict) -> None:
-    assert gym_report["ratio_to_persistence"] <= 0.75
+def test_mae_no_worse_than_persistence(gym_report: dict) -> None:
+    assert gym_report["ratio_to_persistence"] <= 1.0
+
+
+def test_crossing_probabilities_beat_persistence_based_ones(gym_report: dict) -> None:
+    """Brier skill score > 0 at both busy levels (about the gym occupancy's 85th and 97th percentiles)."""
+    for level in gym_report["levels"]:
+        assert level["n_origins_below"] > 30_000
+        assert level["brier_skill_score"] > 0.0, level["level"]
+
+
+def test_crossing_probabilities_are_calibrated(gym_report: dict) -> None:
+    """In every reliability bin with enough forecasts, the observed frequency is within 0.1 of the mean
+    probability (binomial noise at n >= 300 is about 0.03)."""
+    for level in gym_report["levels"]:
+        for b in level["reliability"]:
+            if b["n"] >= 300:
+                assert abs(b["observed"] - b["mean_p"]) <= 0.1, (level["level"], b)
+
+
+def test_forecast_is_stable_on_plateaus(gym_report: dict) -> None:
+    st = gym_report["stability"]
+    assert st["n_plateau_updates"] > 1_000
+    assert st["swing_over_width80_p95"] <= 1.0
+    assert st["share_beyond_width80"] <= 0.01
