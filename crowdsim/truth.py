@@ -46,6 +46,13 @@ def _traj(res: SimResult, keep: np.ndarray | None = None) -> object:
     return pedpy.TrajectoryData(data=df, frame_rate=res.frame_rate_hz)
 
 
+def _by_frame(table: pd.DataFrame) -> pd.Series:
+    """PedPy's per-frame density as a Series indexed by frame (PedPy 1.5 returns `frame` as a column;
+    frames where nobody is near the zone are absent and mean zero)."""
+    t = table.set_index("frame") if "frame" in table.columns else table
+    return t["density"]
+
+
 def zone_truth(site: Site, res: SimResult, zone: str, duration_s: float, interval_s: float) -> ZoneTruthTable:
     import pedpy
     import shapely
@@ -69,8 +76,8 @@ def zone_truth(site: Site, res: SimResult, zone: str, duration_s: float, interva
     )
     vdens, _ = pedpy.compute_voronoi_density(individual_voronoi_data=voronoi, measurement_area=ma)
     n_frames = math.floor(duration_s * res.frame_rate_hz + 1e-9)
-    dens = classic["density"].reindex(range(n_frames), fill_value=0.0).to_numpy()
-    vd = vdens["density"].reindex(range(0, n_frames, VORONOI_EVERY_N_FRAMES), fill_value=0.0)
+    dens = _by_frame(classic).reindex(range(n_frames), fill_value=0.0).to_numpy()
+    vd = _by_frame(vdens).reindex(range(0, n_frames, VORONOI_EVERY_N_FRAMES), fill_value=0.0)
     # Who is in the zone on which frame, with their speed there.
     inside = traj.data.loc[shapely.contains_xy(poly, traj.data["x"], traj.data["y"]), ["id", "frame"]]  # type: ignore[attr-defined]
     sp = inside.merge(speed, on=["id", "frame"], how="inner")
