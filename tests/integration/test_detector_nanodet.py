@@ -65,18 +65,21 @@ def test_tud_walkway_within_10_percent(shared_data: Path, nanodet_model: Path) -
     assert all(m.count_source == "tracks" for m in metrics)
 
 
-def test_dense_mall_walkway_within_20_percent(shared_data: Path, nanodet_model: Path, tmp_path: Path) -> None:
+def test_dense_mall_walkway_within_15_percent(shared_data: Path, nanodet_model: Path, tmp_path: Path) -> None:
     """Standing, slow and partly hidden people at under 2 frames a second: the count comes from each
-    frame's boxes (tracks cannot follow people between frames half a second apart)."""
+    frame's boxes (tracks cannot follow people between frames half a second apart), corrected by the
+    density map where the boxes hide each other (the CSRNet model is built with the detector)."""
     mall = shared_data / "mall_train"
     heads = np.loadtxt(mall / "gt_heads.csv", delimiter=",", skiprows=1, ndmin=2)
     gt_path = tmp_path / "mall_gt.txt"
     np.savetxt(gt_path, mot_rows(heads), delimiter=",", fmt="%.2f")
     cfg = _with_source(load(REPO / "configs" / "mall.yaml"), mall / "frames")
     error, metrics = _zone_score(cfg, load_mot(gt_path), "walkway")
-    # measured 13.2% when written (400 intervals, 26 people on average); the issue's bar is 20%
-    assert error <= 0.20
-    assert {m.count_source for m in metrics} == {"detections"}
+    # See docs/benchmarks.md for the figure measured (400 intervals, 26 people on average); the bar is 15%.
+    assert error <= 0.15
+    assert {m.count_source for m in metrics} <= {"detections", "density"}
+    weights = [m.density_weight for m in metrics]
+    assert np.mean([w > 0 for w in weights]) > 0.5  # the map corrected most intervals of this crowd
     assert np.mean([m.count for m in metrics]) > 18
 
 

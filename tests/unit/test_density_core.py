@@ -30,7 +30,7 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> npt.NDArray[np.float64]:
 
 def test_cells_count_where_the_feet_stand_not_where_the_heads_are() -> None:
     heights = _linear_heights()
-    near, far = _box(0, 300, W, H), _box(0, 150, W, 300)
+    near, far = _box(0, 300, W, H), _box(0, 150, W, 299)  # rasterised polygons include their edge rows
     plan = plan_density((W, H), {"near": near, "far": far}, heights, PlanSettings(person_height_px=400))
     # Never enlarged: at scale 1 the crop is the frame's own pixels, sides multiples of the map's stride.
     assert plan.scale == (1.0, 1.0)
@@ -61,6 +61,19 @@ def test_crop_is_shrunk_for_large_people_and_capped_in_pixels() -> None:
     assert all(side % MAP_STRIDE == 0 for side in capped.input_wh)
 
 
+def test_eye_level_camera_shares_a_cell_among_the_zones_its_people_may_stand_in() -> None:
+    """Seen from eye level every head is near the horizon: a cell there may hold a person standing anywhere."""
+    rows = np.arange(H, dtype=np.float32)
+    heights = np.repeat(((rows - 200.0) / HEAD_FRACTION)[:, None], W, axis=1)  # every head on row 200
+    heights[rows <= 210] = np.nan
+    near, far = _box(0, 400, W, H), _box(0, 211, W, 399)
+    plan = plan_density((W, H), {"near": near, "far": far}, heights.astype(np.float32), PlanSettings(400))
+    total = plan.zone_cells["near"] + plan.zone_cells["far"]
+    i = int((200 - plan.crop_px[1]) // MAP_STRIDE)
+    assert total[i].min() == pytest.approx(1.0, abs=0.02)  # the heads' row is shared, nobody lost...
+    assert 0.2 < float(plan.zone_cells["near"][i, 10]) < 0.6  # ...in proportion to the rows each zone spans
+
+
 def test_uncalibrated_cells_count_where_they_lie() -> None:
     plan = plan_density((W, H), {"left": _box(0, 0, 320, H), "right": _box(320, 0, W, H)}, None)
     assert plan.typical_person_px is None and plan.crop_px == (0, 0, W, H)
@@ -69,11 +82,12 @@ def test_uncalibrated_cells_count_where_they_lie() -> None:
     assert plan.zone_cells["left"][:, : 320 // MAP_STRIDE].all()
 
 
-def test_zone_outside_the_frame_or_too_small_is_a_clear_error() -> None:
+def test_zone_outside_the_frame_is_a_clear_error_and_a_tiny_one_a_share_of_a_cell() -> None:
     with pytest.raises(DensityPlanError, match="'gone' lies outside the 640x480 frame"):
         plan_density((W, H), {"gone": _box(700, 500, 900, 700)}, None)
-    with pytest.raises(DensityPlanError, match="'dot'"):
-        plan_density((W, H), {"dot": _box(10, 10, 12, 12)}, None)
+    # A zone smaller than a map cell is not an error: at most a share of one cell (its count comes from boxes).
+    dot = plan_density((W, H), {"dot": _box(10, 10, 12, 12)}, None)
+    assert 0.0 <= float(dot.zone_cells["dot"].sum()) < 1.0
 
 
 def test_hidden_share_counts_boxes_another_box_covers() -> None:
