@@ -8,7 +8,9 @@ of which another box covers a good part. None hidden: the boxes alone; most hidd
 
 Between runs the count follows the detector: the people the boxes missed at the last run are added to the
 current count (an offset, not a factor, so that a detector seeing two people in a jam cannot multiply a small
-fluctuation into a large one).
+fluctuation into a large one). The map only adds people, never removes a person a box found: it exists for the
+people boxes cannot separate, and where it sees fewer than the boxes it is the map that missed them (people
+of a look or size it was not trained on), not the detector that invented them.
 """
 
 from __future__ import annotations
@@ -70,5 +72,5 @@ def blend_count(count: float, estimate: DensityEstimate | None) -> float:
     """The interval's `count` (tracks or boxes) corrected by the last density run, weighted."""
     if estimate is None or estimate.weight <= 0.0:
         return count
-    corrected = max(0.0, count + estimate.density_count - estimate.detected)
+    corrected = count + max(0.0, estimate.density_count - estimate.detected)
     return (1.0 - estimate.weight) * count + estimate.weight * corrected

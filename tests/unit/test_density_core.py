@@ -113,8 +113,8 @@ def test_weight_rises_with_hidden_share_and_blend_adds_the_missed_people() -> No
     assert blend_count(22.0, est) == pytest.approx(27.0)
     assert blend_count(22.0, None) == 22.0
     assert blend_count(22.0, DensityEstimate("z", 10.0, 30.0, 20, 0.0, 0.0)) == 22.0
-    # A map seeing fewer people than the boxes lowers the count, never below zero.
-    assert blend_count(2.0, DensityEstimate("z", 0.0, 0.0, 10, 1.0, 1.0)) == 0.0
+    # A map seeing fewer people than the boxes never removes a person a box found.
+    assert blend_count(12.0, DensityEstimate("z", 0.0, 3.0, 10, 1.0, 1.0)) == 12.0
     with pytest.raises(ValueError):
         DensityEstimate("z", 0.0, 1.0, 1, 0.5, 1.5)
 
