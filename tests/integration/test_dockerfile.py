@@ -133,7 +133,7 @@ def test_each_image_extra_carries_only_its_own_dependencies() -> None:
     assert not {"fastapi", "sqlalchemy", "psycopg", "uvicorn", "statsmodels"} & edge, "the edge must not pull those"
     assert "filterpy" not in edge | central, "filterpy is used by a test only: the dev extra"
     for setup_install in re.findall(r"pip\" install -q -e '([^']+)'", (REPO / "scripts" / "setup.sh").read_text()):
-        assert setup_install == ".[edge,central,dev]", "make test needs every side installed"
+        assert setup_install == ".[edge,central,dev,sim]", "make test needs every side installed (and the simulator)"
 
 
 def test_image_packages_what_pyproject_declares() -> None:
