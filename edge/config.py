@@ -270,8 +270,15 @@ class DensityConfig(_Model):
     min_people: int = Field(
         default=8,
         ge=0,
-        description="Run only when the detector sees at least this many people in some zone: a sparse scene is "
-        "counted best by boxes, and the network finds phantom crowds in empty texture.",
+        description="Run every interval_s only while the detector sees at least this many people in some zone "
+        "(a sparse scene is counted best by boxes); below it, every sparse_interval_s.",
+    )
+    sparse_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds between runs while no zone holds min_people boxes: a crowd packed so tightly that the "
+        "detector finds few boxes must still be seen.",
     )
     overlap_low: float = Field(
         default=0.1,

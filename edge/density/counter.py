@@ -114,13 +114,17 @@ class DensityCounter:
         return {z.id: z.contains(ground, feet) for z in self.zones}
 
     def due(self, t_s: float, detections: Detections) -> bool:
-        """A run is due when `interval_s` has passed and some zone holds enough boxes to be a crowd."""
+        """A run is due every `interval_s` while some zone holds `min_people` boxes, else every
+        `sparse_interval_s` (the first frame always)."""
         if not self.usable:
             return False
-        if self.last_run is not None and t_s - self.last_run.t_s < self.cfg.interval_s:
-            return False
-        if self.cfg.min_people <= 0:
+        if self.last_run is None:
             return True
+        since_s = t_s - self.last_run.t_s
+        if since_s >= self.cfg.sparse_interval_s:
+            return True
+        if since_s < self.cfg.interval_s:
+            return False
         inside = self.detected_per_zone(detections)
         return any(int(m.sum()) >= self.cfg.min_people for m in inside.values())
 

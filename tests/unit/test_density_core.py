@@ -149,3 +149,38 @@ def test_a_light_weight_keeps_the_detector_as_the_named_source() -> None:
     out = [m for k in range(10) for m in agg.add(_obs(k, k / 10, 10))] + agg.flush()
     assert out[0].count == pytest.approx(12.0) and out[0].count_source in {"tracks", "detections"}
     assert out[0].density_weight == pytest.approx(0.2)
+
+
+class _NoModel:
+    def density_map(self, image_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        h, w = image_bgr.shape[:2]
+        return np.full((h // MAP_STRIDE, w // MAP_STRIDE), 0.01, np.float32)
+
+
+def test_runs_often_in_a_crowd_rarely_when_sparse_and_never_for_people_too_small() -> None:
+    from edge.config import DensityConfig
+    from edge.density import DensityCounter
+    from edge.types import Detections
+
+    zone = make_zone("z", Homography.from_matrix(np.eye(3)), image_px=[[0, 0], [W, 0], [W, H], [0, H]])
+    cfg = DensityConfig(interval_s=5.0, sparse_interval_s=30.0, min_people=3)
+    counter = DensityCounter(_NoModel(), cfg, [zone], None, (W, H))
+    image = np.zeros((H, W, 3), np.uint8)
+
+    def boxes(n: int) -> Detections:
+        x = np.arange(n, dtype=np.float32) * 50
+        xyxy = np.stack([x, np.full(n, 100.0), x + 40, np.full(n, 300.0)], axis=1).astype(np.float32)
+        return Detections(xyxy, np.full(n, 0.9, np.float32))
+
+    assert counter.due(0.0, boxes(0))  # the first frame
+    counter.run(image, 0.0, boxes(0))
+    assert not counter.due(6.0, boxes(1)) and counter.due(6.0, boxes(3))  # a crowd: every interval_s
+    assert not counter.due(29.0, boxes(0)) and counter.due(30.0, boxes(0))  # sparse: every sparse_interval_s
+    run = counter.run(image, 30.0, boxes(4))
+    assert run.estimates[0].detected == 4 and run.estimates[0].weight == 0.0  # boxes side by side: nobody hidden
+    tiny = DensityConfig(min_person_px=400)
+    calibrated = Homography.from_points(
+        [[0, 300], [640, 300], [0, 470], [640, 470]], [[-9, 28], [9, 28], [-4, 10], [4, 10]]
+    )
+    zone_m = make_zone("z", calibrated, image_px=[[0, 300], [W, 300], [W, 470], [0, 470]])
+    assert not DensityCounter(_NoModel(), tiny, [zone_m], calibrated, (W, H)).due(0.0, boxes(9))
