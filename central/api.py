@@ -24,8 +24,9 @@ from central import geo, views
 from central.alerts import Action, ActionError
 from central.auth import Authenticator, RateLimiter, Session, can_change_alerts
 from central.clock import Clock
+from central.commands import OperatorStep
 from central.config import CentralConfig
-from central.engine import Engine, OperatorStep
+from central.evaluator import Evaluator
 from central.events import EventBus
 from central.obs import Telemetry
 from central.store import AlertNotFound, Store
@@ -41,7 +42,7 @@ KEEPALIVE_S = 15.0
 class Services:
     cfg: CentralConfig
     store: Store
-    engine: Engine
+    evaluator: Evaluator
     auth: Authenticator
     bus: EventBus
     telemetry: Telemetry
@@ -129,7 +130,7 @@ def create_app(svc: Services) -> FastAPI:
             "status": "ok" if db_ok else "degraded",
             "database": db_ok,
             "mqtt_connected": mqtt_ok,
-            "forecast_model": svc.engine.forecast_model,
+            "forecast_model": svc.evaluator.forecast_model,
             "worker": svc.cfg.worker.index,
             "workers": svc.cfg.worker.count,
             "started_at": svc.started_at,
@@ -179,7 +180,7 @@ def create_app(svc: Services) -> FastAPI:
     @app.get("/api/site")
     def site(_: Reader) -> dict[str, Any]:
         cfg = svc.cfg
-        center = cfg.site.center or list(svc.engine.registry.center())
+        center = cfg.site.center or list(svc.evaluator.registry.center())
         basemap = None
         if cfg.site.basemap:
             try:
@@ -199,13 +200,13 @@ def create_app(svc: Services) -> FastAPI:
 
     @app.get("/api/zones")
     def zones(_: Reader) -> list[dict[str, Any]]:
-        return svc.engine.zones_view()
+        return svc.evaluator.zones_view()
 
     @app.get("/api/zones/{zone_id}/history")
     def history(zone_id: str, _: Reader, minutes: float = Query(30.0, gt=0, le=7 * 24 * 60)) -> dict[str, Any]:
-        if svc.engine.registry.get(zone_id) is None:
+        if svc.evaluator.registry.get(zone_id) is None:
             raise HTTPException(404, "no such zone")
-        latest = svc.engine.zone_view(zone_id)["latest"]
+        latest = svc.evaluator.zone_view(zone_id)["latest"]
         end = latest["measured_at"] if latest else svc.clock.now()
         rows = svc.store.zone_metrics_since(zone_id, end - minutes * 60)
         return {"zone": zone_id, "points": [views.history_point(m) for m in rows]}
@@ -214,26 +215,26 @@ def create_app(svc: Services) -> FastAPI:
     def list_alerts(_: Reader, state: str = "open") -> list[dict[str, Any]]:
         if state not in ("open", "all", "acknowledged", "assigned", "resolved", "cleared"):
             raise HTTPException(422, "state must be open, all, or one of the alert states")
-        return [svc.engine.alert_view(a) for a in svc.store.list_alerts(state)]
+        return [svc.evaluator.alert_view(a) for a in svc.store.list_alerts(state)]
 
     @app.get("/api/alerts/{alert_id}")
     def get_alert(alert_id: str, _: Reader) -> dict[str, Any]:
         try:
-            return svc.engine.alert_view(svc.store.get_alert(alert_id))
+            return svc.evaluator.alert_view(svc.store.get_alert(alert_id))
         except AlertNotFound:
             raise HTTPException(404, "no such alert") from None
 
     @app.get("/api/patrols")
     def patrols(_: Reader) -> list[dict[str, Any]]:
-        return svc.engine.patrols_view()
+        return svc.evaluator.patrols_view()
 
     @app.get("/api/cameras")
     def cameras(_: Reader) -> list[dict[str, Any]]:
-        return svc.engine.cameras_view()
+        return svc.evaluator.cameras_view()
 
     @app.post("/api/region")
     def region(body: RegionIn, _: Reader) -> dict[str, Any]:
-        return region_summary(svc.engine.zones_view(), body.polygon)
+        return region_summary(svc.evaluator.zones_view(), body.polygon)
 
     # -- changing alerts ---------------------------------------------------------------------------
     def act(alert_id: str, action: Action, sess: Session, patrol: str | None = None) -> dict[str, Any]:
@@ -246,8 +247,8 @@ def create_app(svc: Services) -> FastAPI:
         except ActionError as err:
             raise HTTPException(409, str(err)) from None
         # Publishing (and merging the step into the rules) is the evaluator thread's job: hand it over.
-        svc.engine.submit(OperatorStep(changed))
-        return svc.engine.alert_view(changed)
+        svc.evaluator.submit(OperatorStep(changed))
+        return svc.evaluator.alert_view(changed)
 
     @app.post("/api/alerts/{alert_id}/ack")
     def ack(alert_id: str, sess: Changer) -> dict[str, Any]:

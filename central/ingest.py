@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from central.clock import Clock
+from central.commands import CommandSink, RemoteAlert, RemoteForecast
 from central.config import CentralConfig
-from central.engine import Engine, RemoteAlert, RemoteForecast
 from central.liveness import CameraStats, CameraStatus
 from central.mqtt.communicator import Communicator, Inbound
 from central.obs import Telemetry
@@ -213,14 +213,14 @@ class Ingest:
         self,
         cfg: CentralConfig,
         store: Store,
-        engine: Engine,
+        evaluator: CommandSink,
         clock: Clock,
         telemetry: Telemetry,
         link: Communicator,
     ) -> None:
         self.cfg = cfg
         self.store = store
-        self.engine = engine
+        self.evaluator = evaluator
         self.clock = clock
         self.telemetry = telemetry
         self.link = link
@@ -231,7 +231,7 @@ class Ingest:
             store,
             cfg.database.batch_ms / 1000.0,
             telemetry,
-            on_written=engine.wake.set,
+            on_written=evaluator.wake.set,
             backlog_chunk=cfg.backlog.write_chunk,
         )
         self.writer.ack = link.ack
@@ -293,7 +293,7 @@ class Ingest:
             return
         backlog = now - row.measured_at > self.cfg.backlog.lag_s
         if backlog:
-            self.engine.note_backlog(row.zone)
+            self.evaluator.note_backlog(row.zone)
         self.writer.put(_Pending(row, msg.mid, msg.qos), backlog=backlog)
 
     def _route_other(self, ref: TopicRef, topic: str, payload: bytes) -> None:
@@ -312,15 +312,15 @@ class Ingest:
             self._on_patrol(pos)
         elif ref.kind == "alert":
             if payload:  # an empty payload removes a retained alert
-                self.engine.submit(RemoteAlert(_validated(AlertMessage, payload)))
+                self.evaluator.submit(RemoteAlert(_validated(AlertMessage, payload)))
         elif ref.kind == "forecast" and ref.site is not None and ref.zone is not None:
-            self.engine.submit(RemoteForecast(ref.site, ref.zone, _validated(ForecastMessage, payload)))
+            self.evaluator.submit(RemoteForecast(ref.site, ref.zone, _validated(ForecastMessage, payload)))
         elif ref.kind == "status":
             st = _validated(StatusMessage, payload)
-            self.engine.submit(CameraStatus(st.site, st.camera, st.state, st.at))
+            self.evaluator.submit(CameraStatus(st.site, st.camera, st.state, st.at))
         elif ref.kind == "stats":
             sm = _validated(StatsMessage, payload)
-            self.engine.submit(CameraStats(sm.site, sm.camera, sm.processed_fps, sm.capture_fps, sm.at))
+            self.evaluator.submit(CameraStats(sm.site, sm.camera, sm.processed_fps, sm.capture_fps, sm.at))
 
     def _on_patrol(self, pos: Any) -> None:
         self.telemetry.patrol_positions.inc()
@@ -328,7 +328,7 @@ class Ingest:
             self.store.insert_patrol_positions([pos], self.clock.now())
         except Exception:
             log.exception("could not store a patrol position")
-        self.engine.submit(pos)
+        self.evaluator.submit(pos)
 
     def _reject(self, msg: Inbound, reason: str, detail: str) -> None:
         self.rejected += 1

@@ -1,6 +1,6 @@
-"""Wires central together: store, engine loop, MQTT ingest and the HTTP server in one process.
+"""Wires central together: store, evaluator loop, MQTT ingest and the HTTP server in one process.
 
-uvicorn runs in the main thread (it owns SIGTERM/SIGINT); the engine loop and paho's network thread
+uvicorn runs in the main thread (it owns SIGTERM/SIGINT); the evaluator loop and paho's network thread
 run beside it. On a signal the HTTP server stops taking requests, the live streams end, ingest
 disconnects after committing what it holds, and the process exits well inside 10 s.
 """
@@ -21,7 +21,7 @@ from central.api import Services, create_app
 from central.auth import Authenticator, users_from_config
 from central.clock import Clock, ScaledClock, SystemClock
 from central.config import CentralConfig
-from central.engine import Engine
+from central.evaluator import Evaluator
 from central.events import EventBus
 from central.ingest import Ingest
 from central.mqtt.communicator import Communicator, MemoryCommunicator
@@ -40,7 +40,7 @@ class CentralService:
         self.bus = EventBus()
         self.store = Store(cfg.database.url)
         self.link: Communicator = MqttCommunicator(cfg, self.telemetry) if with_mqtt else MemoryCommunicator()
-        self.engine = Engine(cfg, self.store, self.link, self.clock, self.bus, self.telemetry)
+        self.evaluator = Evaluator(cfg, self.store, self.link, self.clock, self.bus, self.telemetry)
         self.ingest: Ingest | None = None
         self.with_mqtt = with_mqtt
         secret_env = cfg.http.secret_env
@@ -50,12 +50,12 @@ class CentralService:
         )
         self.started_at = self.clock.now()
         self._stop = threading.Event()
-        self._loop_thread = threading.Thread(target=self._engine_loop, name="engine", daemon=True)
+        self._loop_thread = threading.Thread(target=self._evaluator_loop, name="evaluator", daemon=True)
         self._last_retention = 0.0
         self.services = Services(
             cfg=cfg,
             store=self.store,
-            engine=self.engine,
+            evaluator=self.evaluator,
             auth=self.auth,
             bus=self.bus,
             telemetry=self.telemetry,
@@ -68,9 +68,9 @@ class CentralService:
 
     def start(self) -> None:
         self.store.migrate(self.clock.now())
-        self.engine.start_up()
+        self.evaluator.start_up()
         if self.with_mqtt:
-            self.ingest = Ingest(self.cfg, self.store, self.engine, self.clock, self.telemetry, self.link)
+            self.ingest = Ingest(self.cfg, self.store, self.evaluator, self.clock, self.telemetry, self.link)
             self.ingest.start()
         self._loop_thread.start()
         log.info(
@@ -78,7 +78,7 @@ class CentralService:
             extra={
                 "fields": {
                     "worker": self.cfg.worker.index,
-                    "zones": len(self.engine.registry),
+                    "zones": len(self.evaluator.registry),
                     "db": self.store.dialect,
                 }
             },
@@ -86,27 +86,27 @@ class CentralService:
 
     def stop(self) -> None:
         self._stop.set()
-        self.engine.wake.set()
+        self.evaluator.wake.set()
         self.bus.close()
         if self.ingest is not None:
             self.ingest.stop()
         self._loop_thread.join(5)
-        self.engine.close()
+        self.evaluator.close()
         self.store.close()
         log.info("central stopped")
 
-    def _engine_loop(self) -> None:
+    def _evaluator_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                n = self.engine.poll()
+                n = self.evaluator.poll()
                 self._maybe_retention()
             except Exception:
-                log.exception("engine step failed; retrying")
+                log.exception("evaluator step failed; retrying")
                 n = 0
                 self._stop.wait(1.0)
             if n == 0:
-                self.engine.wake.wait(0.25)
-                self.engine.wake.clear()
+                self.evaluator.wake.wait(0.25)
+                self.evaluator.wake.clear()
 
     def _maybe_retention(self) -> None:
         now = self.clock.now()

@@ -154,7 +154,7 @@ def test_logout_revokes_the_token(svc: CentralService) -> None:
 def test_reading_zones_alerts_site_history_region_and_patrols(svc: CentralService) -> None:
     aid = _open_alert(svc)
     svc.store.insert_metrics(_rows(30, 1.5, seq0=10))
-    svc.engine.submit(PatrolPosition("alice", "Alice <i>", 47.3703, 8.5402, 5.0, T0 + 299, "owntracks"))
+    svc.evaluator.submit(PatrolPosition("alice", "Alice <i>", 47.3703, 8.5402, 5.0, T0 + 299, "owntracks"))
     svc.store.insert_patrol_positions(
         [PatrolPosition("alice", "Alice <i>", 47.3703, 8.5402, 5.0, T0 + 299, "owntracks")], T0
     )

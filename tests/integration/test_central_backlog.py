@@ -89,7 +89,7 @@ def test_live_alert_is_not_held_up_by_a_draining_backlog(svc: CentralService, br
     backlog = _backlog(N_BACKLOG, NOW - 100_000.0)
     t_backlog = time.monotonic()
     drain = _publish_in_thread(broker.port, backlog)
-    wait_for(lambda: svc.engine.backlog_rows_done > 0, 30, "the evaluator to start on the backlog")
+    wait_for(lambda: svc.evaluator.backlog_rows_done > 0, 30, "the evaluator to start on the backlog")
 
     # Zone b's live density crosses its warning level (1.0) for longer than pending_s (20 s of data).
     live = [metric(i, NOW - 27.0 + 3.0 * i, 1.5, camera="cam2", zone="b") for i in range(10)]
@@ -106,18 +106,18 @@ def test_live_alert_is_not_held_up_by_a_draining_backlog(svc: CentralService, br
 
     found = wait_for(live_alert, 30, "the live alert on the API")
     live_latency_s = time.monotonic() - t_live
-    done_then = svc.engine.backlog_rows_done
+    done_then = svc.evaluator.backlog_rows_done
     print(f"\nlive alert on the API {live_latency_s:.2f} s after the live data; backlog evaluated then: {done_then}")
     assert found[0]["level"] == "warning" and found[0]["opened_at"] >= NOW - 27.0
     assert live_latency_s < LIVE_ALERT_BOUND_S
     assert done_then < N_BACKLOG, "the backlog was already finished: this test did not exercise the two lanes"
 
     drain.join(60)
-    wait_for(lambda: svc.engine.backlog_rows_done >= N_BACKLOG, 120, "the whole backlog evaluated")
+    wait_for(lambda: svc.evaluator.backlog_rows_done >= N_BACKLOG, 120, "the whole backlog evaluated")
     print(f"backlog of {N_BACKLOG} evaluated {time.monotonic() - t_backlog:.1f} s after it started arriving")
     time.sleep(0.5)
-    assert svc.engine.backlog_rows_done == N_BACKLOG  # each backlog row evaluated once, none twice
-    assert svc.engine.cursor == svc.store.max_metric_id()
+    assert svc.evaluator.backlog_rows_done == N_BACKLOG  # each backlog row evaluated once, none twice
+    assert svc.evaluator.cursor == svc.store.max_metric_id()
     assert svc.store.count_metrics() == N_BACKLOG + len(live)
     stored = svc.store.zone_metrics_since("za", 0.0, limit=N_BACKLOG + 1)
     assert sorted(m.seq for m in stored) == list(range(N_BACKLOG))
@@ -146,7 +146,7 @@ def test_late_rows_land_at_their_time_without_reopening_or_duplicating_alerts(
         edge.metrics(late)
     finally:
         edge.close()
-    wait_for(lambda: svc.engine.backlog_rows_done >= len(late), 20, "the late rows evaluated")
+    wait_for(lambda: svc.evaluator.backlog_rows_done >= len(late), 20, "the late rows evaluated")
     assert svc.store.count_metrics() == 25 + 7 + len(late)
     times = [m.measured_at for m in svc.store.zone_metrics_since("za", 0.0)]
     assert times == sorted(times) and times[0] == NOW - 900.0  # placed at their measured time
@@ -170,9 +170,9 @@ def test_a_zone_draining_its_queue_is_evaluated_in_order_live_tail_last(
         edge.metrics(rising)
     finally:
         edge.close()
-    wait_for(lambda: svc.engine.cursor >= svc.store.max_metric_id() == n, 60, "every row evaluated")
+    wait_for(lambda: svc.evaluator.cursor >= svc.store.max_metric_id() == n, 60, "every row evaluated")
     current = [a for a in svc.store.list_alerts("all") if a.zone == "za" and a.kind == "current"]
     assert len(current) == 1
     assert crossed_at + 20.0 <= current[0].opened_at_s <= crossed_at + 25.0  # pending_s after the crossing
-    za = next(z for z in svc.engine.zones_view() if z["id"] == "za")
+    za = next(z for z in svc.evaluator.zones_view() if z["id"] == "za")
     assert za["latest"]["measured_at"] == NOW

@@ -15,11 +15,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-import central.engine as engine_mod
+import central.evaluator as evaluator_mod
 import central.liveness as liveness_mod
 from central.clock import FakeClock
 from central.config import CentralConfig, parse
-from central.engine import Engine
+from central.evaluator import Evaluator
 from central.events import EventBus
 from central.forecasts import CrossingOut, PersistenceForecaster, ZoneForecast
 from central.obs import Telemetry
@@ -100,41 +100,43 @@ def _row(zone: int, seq: int, t: float, density: float, inflow: int = 0) -> Metr
 @pytest.fixture
 def slow_forecasts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     SlowForecaster.calls, SlowForecaster.inflows = [], []
-    monkeypatch.setattr(engine_mod, "make_forecaster", lambda step_s, horizon_s, **_: SlowForecaster(step_s, horizon_s))
+    monkeypatch.setattr(
+        evaluator_mod, "make_forecaster", lambda step_s, horizon_s, **_: SlowForecaster(step_s, horizon_s)
+    )
     yield
 
 
 class Rig:
-    """Store, engine and a fake clock; `restart()` drops the engine without closing it (an abrupt stop)."""
+    """Store, evaluator and a fake clock; `restart()` drops the evaluator without closing it (an abrupt stop)."""
 
     def __init__(self, cfg: CentralConfig) -> None:
         self.cfg = cfg
         self.clock = FakeClock(T0 + 30)
         self.store = Store(cfg.database.url)
         self.store.migrate(self.clock.now())
-        self.engines: list[Engine] = []
+        self.evaluators: list[Evaluator] = []
         self.pub = RecordingPublisher()
-        self.engine = self._new()
+        self.evaluator = self._new()
 
-    def _new(self) -> Engine:
-        e = Engine(self.cfg, self.store, self.pub, self.clock, EventBus(), Telemetry())
+    def _new(self) -> Evaluator:
+        e = Evaluator(self.cfg, self.store, self.pub, self.clock, EventBus(), Telemetry())
         e.start_up()
-        self.engines.append(e)
+        self.evaluators.append(e)
         return e
 
-    def restart(self) -> Engine:
-        self.engine.refitter.stop()  # its thread only; nothing is saved, as after SIGKILL
-        self.engine = self._new()
-        return self.engine
+    def restart(self) -> Evaluator:
+        self.evaluator.refitter.stop()  # its thread only; nothing is saved, as after SIGKILL
+        self.evaluator = self._new()
+        return self.evaluator
 
     def settle(self, max_polls: int = 10_000) -> None:
         for _ in range(max_polls):
-            if self.engine.poll() == 0:
+            if self.evaluator.poll() == 0:
                 return
-        raise AssertionError("the engine did not settle")
+        raise AssertionError("the evaluator did not settle")
 
     def close(self) -> None:
-        for e in self.engines:
+        for e in self.evaluators:
             e.refitter.stop()
         self.store.close()
 
@@ -153,7 +155,7 @@ def test_a_closing_bin_for_every_zone_does_not_hold_up_a_current_alert(
     n = 60
     SlowForecaster.calls = []
     monkeypatch.setattr(
-        engine_mod, "make_forecaster", lambda step_s, horizon_s, **_: SlowForecaster(step_s, horizon_s, cost_s=0.01)
+        evaluator_mod, "make_forecaster", lambda step_s, horizon_s, **_: SlowForecaster(step_s, horizon_s, cost_s=0.01)
     )
     rig = Rig(_config(sqlite_url, n, forecast={"slice_ms": 50}))
     try:
@@ -163,7 +165,7 @@ def test_a_closing_bin_for_every_zone_does_not_hold_up_a_current_alert(
         # Bin 1 starts for every zone (closing bin 0: 60 forecasts of 10 ms), the last zone over its warning.
         rig.store.insert_metrics([_row(z, 1, T0 + 11, 0.2) for z in range(n - 1)] + [_row(n - 1, 1, T0 + 11, 1.5)])
         rig.pub.sent.clear()
-        rig.engine.poll()
+        rig.evaluator.poll()
         assert [a.zone for a in rig.store.list_alerts("open")] == [f"z{n - 1}"]
         kinds = rig.pub.kinds()
         assert kinds[0] == "alert", f"the alert went out after {kinds.index('alert')} forecasts"
@@ -172,7 +174,7 @@ def test_a_closing_bin_for_every_zone_does_not_hold_up_a_current_alert(
         rig.settle()
         # Every zone still forecast once for the closed bin, at its data time.
         assert [t for t, _ in SlowForecaster.calls] == [T0 + 1] * n
-        assert rig.engine.lane.skipped == 0
+        assert rig.evaluator.lane.skipped == 0
     finally:
         rig.close()
 
@@ -180,20 +182,20 @@ def test_a_closing_bin_for_every_zone_does_not_hold_up_a_current_alert(
 def test_cameras_are_checked_on_a_timer_not_every_step(sqlite_url: str, slow_forecasts: None) -> None:
     rig = Rig(_config(sqlite_url, 4))
     checks: list[float] = []
-    original = rig.engine._check_cameras
+    original = rig.evaluator._check_cameras
 
     def counted(now: float) -> None:
         checks.append(now)
         original(now)
 
-    rig.engine._check_cameras = counted  # type: ignore[method-assign]
+    rig.evaluator._check_cameras = counted  # type: ignore[method-assign]
     try:
         for k in range(10):  # ten steps with new rows, central's clock standing still
             rig.store.insert_metrics([_row(z, k, T0 + k, 0.2) for z in range(4)])
-            rig.engine.poll()
+            rig.evaluator.poll()
         assert len(checks) <= 2, f"checked {len(checks)} times in 10 steps"
         rig.clock.advance(1.0)
-        rig.engine.poll()
+        rig.evaluator.poll()
         assert len(checks) >= 2 and checks[-1] == rig.clock.now()
     finally:
         rig.close()
@@ -204,11 +206,11 @@ def test_a_camera_that_only_sends_metrics_is_stored_and_announced_every_few_seco
 ) -> None:
     rig = Rig(_config(sqlite_url, 1))
     announced: list[dict[str, Any]] = []
-    rig.engine.bus.publish = lambda kind, data: announced.append(data) if kind == "camera" else None  # type: ignore[method-assign]
+    rig.evaluator.bus.publish = lambda kind, data: announced.append(data) if kind == "camera" else None  # type: ignore[method-assign]
     try:
         for k in range(12):  # one row a second on central's clock, no stats or status messages
             rig.store.insert_metrics([_row(0, k, T0 + k, 0.2)])
-            rig.engine.poll()
+            rig.evaluator.poll()
             rig.clock.advance(1.0)
         stored = {c.camera: c for c in rig.store.cameras()}
         assert stored["cam0"].state == "online"
@@ -230,7 +232,7 @@ def test_rows_stored_but_not_evaluated_before_an_abrupt_stop_are_evaluated_after
     try:
         rig.store.insert_metrics([_row(0, k, T0 + 5 * k, 0.3) for k in range(6)])
         rig.settle()
-        rig.engine._save_cursor(force=True)
+        rig.evaluator._save_cursor(force=True)
         # Stored, never evaluated: central is killed before its next step.
         rig.store.insert_metrics([_row(0, k, T0 + 5 * k, 1.5) for k in range(6, 12)])
         rig.restart()
@@ -246,14 +248,14 @@ def test_rows_evaluated_again_after_a_restart_do_not_duplicate_alerts(db_url: st
     try:
         rig.store.insert_metrics([_row(0, k, T0 + 5 * k, 0.3) for k in range(6)])
         rig.settle()
-        rig.engine._save_cursor(force=True)
-        saved = rig.store.load_cursor(rig.engine.cursor_key)
+        rig.evaluator._save_cursor(force=True)
+        saved = rig.store.load_cursor(rig.evaluator.cursor_key)
         # Evaluated (alert opened, then cleared after keep_firing 20 s) but killed before the cursor moved on.
-        rig.engine._save_cursor = lambda force=False: None  # type: ignore[method-assign]
+        rig.evaluator._save_cursor = lambda force=False: None  # type: ignore[method-assign]
         rig.store.insert_metrics([_row(0, k, T0 + 5 * k, 1.5) for k in range(6, 12)])
         rig.store.insert_metrics([_row(0, k, T0 + 5 * k, 0.2) for k in range(12, 20)])
         rig.settle()
-        assert rig.store.load_cursor(rig.engine.cursor_key) == saved
+        assert rig.store.load_cursor(rig.evaluator.cursor_key) == saved
         before = rig.store.list_alerts("all")
         assert [(a.kind, a.state) for a in before] == [("current", "cleared")]
         published = len(rig.pub.sent)
@@ -287,7 +289,7 @@ class ScriptedForecaster(PersistenceForecaster):
 
 def _run_scripted(url: str, monkeypatch: pytest.MonkeyPatch, script: Any, seconds: int) -> list[Any]:
     monkeypatch.setattr(
-        engine_mod, "make_forecaster", lambda step_s, horizon_s, **_: ScriptedForecaster(step_s, horizon_s, script)
+        evaluator_mod, "make_forecaster", lambda step_s, horizon_s, **_: ScriptedForecaster(step_s, horizon_s, script)
     )
     # Central's defaults for forecast alerts; current alerts clear after 20 s here.
     rig = Rig(_config(url, 1))

@@ -113,7 +113,7 @@ HOSTILE: list[tuple[str, str, bytes]] = [
 def _operator_config(db_url: str, broker_port: int) -> CentralConfig:
     """An operator login, and forecast alerts allowed after 60 s of a cold zone's data with no pending
     duration, so a short ramp raises them (the defaults, 300 s and 30 s, keep a cold zone's first minutes
-    quiet: test_central_engine.py)."""
+    quiet: test_central_evaluator.py)."""
     return base_config(
         db_url,
         broker_port,
@@ -162,7 +162,7 @@ def test_current_and_forecast_alerts_with_patrols_then_clear(
         edge.send(
             "owntracks/bob/phone", {"_type": "location", "lat": 47.3710, "lon": 8.5402, "acc": 5, "tst": T0 + 3600}
         )
-        wait_for(lambda: len(svc.engine.patrols_view()) == 2, 5, "two patrols")
+        wait_for(lambda: len(svc.evaluator.patrols_view()) == 2, 5, "two patrols")
         edge.metrics(_ramp(40, d0=0.3, step=0.05))  # 0.3 -> 2.25 persons/m² over 200 s
         alerts = wait_for(lambda: _alerts(svc, kinds={"current", "forecast"}), 15, "current and forecast alerts")
         cur = next(a for a in alerts if a["kind"] == "current")
@@ -269,10 +269,10 @@ def _login(svc: CentralService) -> dict[str, str]:
 
 
 def _zone(svc: CentralService, zid: str) -> dict[str, Any]:
-    return next(z for z in svc.engine.zones_view() if z["id"] == zid)
+    return next(z for z in svc.evaluator.zones_view() if z["id"] == zid)
 
 
 def _alerts(svc: CentralService, kinds: set[str]) -> list[dict[str, Any]]:
-    found = [svc.engine.alert_view(a) for a in svc.store.list_alerts("open") if a.kind in kinds]
+    found = [svc.evaluator.alert_view(a) for a in svc.store.list_alerts("open") if a.kind in kinds]
     have = {a["kind"] for a in found}
     return found if have >= kinds else []

@@ -69,7 +69,7 @@ def _run(workers: list[CentralService], broker: MosquittoBroker) -> list[tuple[s
     store = workers[0].store
     wait_for(lambda: store.count_metrics() == 180, 20, "all 180 metrics stored")
     # The evaluators catch up, then nothing may still be open (every zone emptied at the end).
-    wait_for(lambda: all(w.engine.cursor >= store.max_metric_id() for w in workers), 20, "evaluators caught up")
+    wait_for(lambda: all(w.evaluator.cursor >= store.max_metric_id() for w in workers), 20, "evaluators caught up")
     time.sleep(0.5)
     return sorted((a.zone, a.kind, a.level, a.state) for a in store.list_alerts("all"))
 
