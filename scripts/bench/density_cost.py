@@ -109,9 +109,11 @@ def main() -> int:
             run["count"] = count_error([(int(a), int(b), float(c)) for a, b, c in run["zone_intervals"][zone]], truth)
             run["cpu_ms_per_frame"] = 1000.0 * run["cpu_s"] / max(run["frames"], 1)
             runs[side].append(run)
+            run["density_ms_per_frame"] = 1000.0 * run["density_cpu_s"] / max(run["frames"], 1)
             print(
                 f"  {side:4} fps {run['fps']:.1f}  cpu {run['cpu_ms_per_frame']:.1f} ms/frame  "
-                f"count error {100 * run['count']['error']:.1f}%  density intervals {run['intervals_with_density']}",
+                f"count error {100 * run['count']['error']:.1f}%  density runs {run['density_runs']} "
+                f"({run['density_ms_per_frame']:.1f} ms/frame)  intervals corrected {run['intervals_with_density']}",
                 flush=True,
             )
     extra = [b["cpu_s"] / a["cpu_s"] - 1.0 for a, b in zip(runs["off"], runs["auto"], strict=True)]
@@ -124,12 +126,17 @@ def main() -> int:
                 f"{statistics.median(r['fps'] for r in rs):.1f}",
                 f"{statistics.median(r['cpu_ms_per_frame'] for r in rs):.1f}",
                 f"{100 * statistics.median(r['count']['error'] for r in rs):.1f}%",
+                f"{statistics.median(r['density_runs'] for r in rs):.0f}",
+                f"{statistics.median(r['density_ms_per_frame'] for r in rs):.1f}",
                 f"{statistics.median(r['intervals_with_density'] for r in rs):.0f}",
             ]
         )
     print(f"\nMall at 1080p, {FPS:g} fps, {frames} frames, {args.repeats} pair(s), load {load_average()}")
-    print_table(["side", "frames/s", "CPU ms/frame", "count error", "intervals corrected"], rows)
+    headers = ["side", "frames/s", "CPU ms/frame", "count error", "density runs", "their CPU ms/frame", "corrected"]
+    print_table(headers, rows)
     print(f"CPU added by the dense path, pair by pair: {', '.join(f'{100 * e:+.0f}%' for e in extra)} (target <= +30%)")
+    own = [r["density_cpu_s"] / o["cpu_s"] for o, r in zip(runs["off"], runs["auto"], strict=True)]
+    print(f"CPU of the density runs themselves over the run without them: {', '.join(f'{100 * e:.0f}%' for e in own)}")
     write_result("density_cost", {"frames": frames, "runs": runs, "cpu_added": extra})
     return 0
 

@@ -80,6 +80,10 @@ def run(
         "detector_ms": stats.detector_ms,
         "zone_intervals": intervals,
         "intervals_with_density": sum(1 for m in sink.metrics if m.density_weight > 0),
+        "density_runs": pipeline.density.runs if pipeline.density is not None else 0,
+        # Process CPU during the runs: in a file replay the network runs in line, so this is its cost (the
+        # decoder's and detector's threads keep running beside it and are counted too: an upper bound).
+        "density_cpu_s": pipeline.density.run_cpu_s if pipeline.density is not None else 0.0,
         "count_sources": sources,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
