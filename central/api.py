@@ -121,7 +121,7 @@ def create_app(svc: Services) -> FastAPI:
     def healthz() -> JSONResponse:
         db_ok = True
         try:
-            with svc.store.engine.connect() as conn:
+            with svc.store.db.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:
             db_ok = False
