@@ -24,6 +24,7 @@ from forecasting.models.damped import DampedTrend
 from forecasting.models.inflow import InflowModel
 from forecasting.models.persistence import Persistence
 from forecasting.models.profile import SeasonalProfile
+from forecasting.models.window_trend import WindowTrend
 
 SELECT_RATE = 0.02  # slower than the interval scale so the choice does not flap
 MIN_SCORED = 8  # errors a model needs at the shortest horizon before it can be chosen
@@ -61,13 +62,15 @@ class OnlineEngine:
         self.n = n_series
         self.H = settings.horizon_steps
         self.damped = DampedTrend(n_series)
-        # A second damped trend keeps responsive default parameters and is never refitted: a fit on a
-        # calm history makes the first one slow, and a ramp must still be picked up within minutes.
-        fast = DampedTrend(n_series)
-        fast.name = "ets_fast"
+        # A fit on a calm history makes the damped trend slow (alpha, beta and phi at their bounds), and a
+        # ramp must still be picked up within minutes. A line through the last half horizon does that: it
+        # sees a sustained rise (a queue growing) through bin noise. It replaced a second damped trend with
+        # fixed responsive parameters, which followed the noise and extrapolated steps (a false forecast
+        # alert after concourse-blocked's gates failed; another after square-release had emptied).
         # Damping in time, not per bin: the trend keeps half its weight over twice the horizon.
-        fast.phi[:] = 0.5 ** (1.0 / (2 * max(self.H, 10)))
-        self.models: list[VectorModel] = [Persistence(n_series), self.damped, fast]
+        phi = 0.5 ** (1.0 / (2 * max(self.H, 10)))
+        trend = WindowTrend(n_series, max(6, self.H // 3), phi)
+        self.models: list[VectorModel] = [Persistence(n_series), self.damped, trend]
         if settings.season_slots:
             self.models.append(
                 SeasonalProfile(n_series, settings.season_slots, sub_period_slots=settings.sub_season_slots)
