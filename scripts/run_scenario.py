@@ -79,8 +79,14 @@ def report(built: BuiltScenario, alerts: list[dict[str, Any]], origin_s: float, 
 
     `speed` is 1 for a central on the scaled clock; a central on the wall clock that was fed a sped-up
     replay (`--t0`) has its times stretched back, which keeps the caveat of docs/playback.md."""
-    s = score(built.expected, raised_alerts(built, alerts, origin_s, speed))
+    raised = raised_alerts(built, alerts, origin_s, speed)
+    s = score(built.expected, raised)
     print(f"score {built.scenario.name}: {s.summary()}")
+    # Every alert against its zone's truth crossing: the forecast alerts' lead, the current ones' latency.
+    for r in sorted(raised, key=lambda r: r.opened_s):
+        crossing = next((e.crossing_s for e in built.expected if e.zone == r.zone and e.kind == r.kind), None)
+        rel = "" if crossing is None else f", {r.opened_s - crossing:+.0f} s from the truth crossing"
+        print(f"  alert {r.kind} {r.level} in {r.zone} opened at {r.opened_s / 60:.2f} min{rel}")
     for c in s.leads:
         print(f"  {c.zone} {c.level}: first alert {c.first_alert_s / 60:.1f} min, lead {c.lead_s / 60:.1f} min")
     for m in s.missed:

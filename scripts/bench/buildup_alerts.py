@@ -27,7 +27,7 @@ import numpy as np
 
 from central import alerts as al
 from central import rules
-from central.config import AlertsConfig
+from central.config import AlertsConfig, ForecastConfig
 from central.forecasts import InlineRefitter, LibraryForecaster
 from central.playback.builders import build
 from central.playback.scenario import load
@@ -38,18 +38,28 @@ from forecasting.skill import score_level
 
 SCEN = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
 STEP_S, HORIZON_S, MIN_HISTORY_S = 10.0, 600.0, 600.0
+EPOCH_S = 1_700_000_003.7
+COHERENCE = {"forecasts": 0, "p_high_path_flat": 0}
+POOLED = {"n": 0.0, "brier": 0.0, "brier_ref": 0.0}
 
 
 def zone_alerts(times: list[float], values: list[float], th: rules.ThresholdsPpm2, zone: str) -> list[RaisedAlert]:
     a = AlertsConfig()
     timing = al.RuleTiming(a.forecast_pending_s, a.forecast_keep_firing_s)
-    fc = LibraryForecaster(STEP_S, HORIZON_S, refitter=InlineRefitter())
+    fc = LibraryForecaster(STEP_S, HORIZON_S, season_s=ForecastConfig().season_s, refitter=InlineRefitter())
     state = al.RuleState()
     out: list[RaisedAlert] = []
     prev_t: float | None = None
     for t, v in zip(times, values, strict=True):
         if prev_t is not None and np.floor(t / STEP_S) > np.floor(prev_t / STEP_S):
             f = fc.forecast({"warning": th.warning, "critical": th.critical}, now_s=prev_t)
+            if f is not None:
+                for c in f.crossings:
+                    # Coherence: a probability of at least the alert's with no crossing on the drawn path.
+                    COHERENCE["forecasts"] += 1
+                    COHERENCE["p_high_path_flat"] += int(
+                        c.probability >= a.forecast_probability and c.expected_time_s is None
+                    )
             if f is not None and prev_t - times[0] >= MIN_HISTORY_S:
                 crossings = [
                     rules.CrossingIn(c.name, c.threshold, c.probability, c.expected_time_s) for c in f.crossings
@@ -77,13 +87,21 @@ def main(argv: list[str] | None = None) -> int:
         raised: list[RaisedAlert] = []
         for z in built.scenario.zones:
             s = built.samples[z.id]
-            times = [x.t_end_s for x in s]
+            # On a UNIX clock not aligned to the bins, as a replay's (its slots and bins are central's).
+            times = [EPOCH_S + x.t_end_s for x in s]
             values = [x.density for x in s]
-            raised += zone_alerts(times, values, z.thresholds, z.id)
+            raised += [
+                RaisedAlert(r.kind, r.zone, r.level, r.opened_s - EPOCH_S)
+                for r in zone_alerts(times, values, z.thresholds, z.id)
+            ]
             vals = np.asarray(values, dtype=float)
             grid = GridSeries(times[0] - STEP_S, STEP_S, vals, np.ones(vals.shape[0], dtype=np.int64))
             preds = run_backtest(grid, int(HORIZON_S / STEP_S), season_s=None)
             k = score_level(grid, preds, z.thresholds.warning)
+            if built.scenario.kind == "buildup" and k.n_origins_below:
+                POOLED["n"] += k.n_origins_below
+                POOLED["brier"] += k.brier * k.n_origins_below
+                POOLED["brier_ref"] += k.brier_persistence * k.n_origins_below
             print(
                 f"  {p.stem}/{z.id} warning {z.thresholds.warning:g}: BSS {k.brier_skill_score:+.3f} "
                 f"(Brier {k.brier:.3f} vs {k.brier_persistence:.3f}, base rate {k.base_rate:.2f}, "
@@ -104,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     pod = n_det / n_exp if n_exp else float("nan")
     far = n_false / n_raised if n_raised else 0.0
     med = statistics.median(leads) / 60 if leads else float("nan")
+    print(
+        f"coherence: {COHERENCE['p_high_path_flat']} of {COHERENCE['forecasts']} crossing forecasts had "
+        f"P >= 0.6 while the drawn path did not reach the level"
+    )
+    if POOLED["n"]:
+        bss = 1.0 - POOLED["brier"] / POOLED["brier_ref"]
+        print(f"pooled over the build-ups' zones: Brier skill score {bss:+.3f} ({int(POOLED['n'])} origins)")
     print(
         f"all: expected {n_exp} detected {n_det} raised {n_raised} false {n_false} POD {pod:.2f} FAR {far:.2f} "
         f"median lead {med:.1f} min"
