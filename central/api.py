@@ -7,7 +7,6 @@ so another site cannot make a logged-in browser change alerts.
 
 import asyncio
 import json
-import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 
-from central import geo, views
+from central import views
 from central.alerts import Action, ActionError
 from central.auth import Authenticator, RateLimiter, Session, can_change_alerts
 from central.clock import Clock
@@ -29,7 +28,9 @@ from central.config import CentralConfig
 from central.evaluator import Evaluator
 from central.events import EventBus
 from central.obs import Telemetry
+from central.read_model import region_summary
 from central.store import AlertNotFound, Store
+from contract.central_messages import AlertView
 from contract.pedestrian import FRUIN_WALKWAY_BANDS
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -148,7 +149,7 @@ def create_app(svc: Services) -> FastAPI:
 
     # -- auth --------------------------------------------------------------------------------------
     @app.post("/api/login")
-    def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+    def login(body: LoginIn, request: Request, response: Response) -> views.LoginOut:
         now = auth_clock.now()
         keys = [f"user:{body.username}", f"ip:{request.client.host if request.client else '?'}"]
         if any(limiter.blocked(k, now) for k in keys):
@@ -163,22 +164,22 @@ def create_app(svc: Services) -> FastAPI:
         secure = svc.cfg.http.cookie_secure
         response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict", secure=secure)
         response.set_cookie(CSRF_COOKIE, sess.csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure)
-        return {"token": token, "role": user.role, "username": user.username, "expires_at": sess.expires_at}
+        return views.LoginOut(token=token, role=user.role, username=user.username, expires_at=sess.expires_at)
 
     @app.post("/api/logout")
-    def logout(sess: Changer, response: Response) -> dict[str, Any]:
+    def logout(sess: Changer, response: Response) -> views.OkOut:
         svc.auth.revoke(sess)
         response.delete_cookie(SESSION_COOKIE)
         response.delete_cookie(CSRF_COOKIE)
-        return {"ok": True}
+        return views.OkOut(ok=True)
 
     @app.get("/api/me")
-    def me(sess: Reader) -> dict[str, Any]:
-        return {"username": sess.username, "role": sess.role}
+    def me(sess: Reader) -> views.MeOut:
+        return views.MeOut(username=sess.username, role=sess.role)
 
     # -- reading -----------------------------------------------------------------------------------
     @app.get("/api/site")
-    def site(_: Reader) -> dict[str, Any]:
+    def site(_: Reader) -> views.SiteView:
         cfg = svc.cfg
         center = cfg.site.center or list(svc.evaluator.registry.center())
         basemap = None
@@ -187,57 +188,59 @@ def create_app(svc: Services) -> FastAPI:
                 basemap = json.loads(Path(cfg.site.basemap).read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 basemap = None
-        return {
-            "name": cfg.site.name,
-            "id": cfg.site.id,
-            "center": center,
-            "basemap": basemap,
-            "tile_url": cfg.site.tile_url,
-            "thresholds_default": {"warning": cfg.site.thresholds.warning, "critical": cfg.site.thresholds.critical},
-            "los_bands": FRUIN_WALKWAY_BANDS,
-            "forecast": {"step_s": cfg.forecast.step_s, "horizon_s": cfg.forecast.horizon_s},
-        }
+        return views.SiteView(
+            name=cfg.site.name,
+            id=cfg.site.id,
+            center=list(center),
+            basemap=basemap,
+            tile_url=cfg.site.tile_url,
+            thresholds_default=views.Thresholds(
+                warning=cfg.site.thresholds.warning, critical=cfg.site.thresholds.critical
+            ),
+            los_bands=FRUIN_WALKWAY_BANDS,
+            forecast=views.ForecastSettings(step_s=cfg.forecast.step_s, horizon_s=cfg.forecast.horizon_s),
+        )
 
     @app.get("/api/zones")
-    def zones(_: Reader) -> list[dict[str, Any]]:
+    def zones(_: Reader) -> list[views.ZoneView]:
         return svc.evaluator.zones_view()
 
     @app.get("/api/zones/{zone_id}/history")
-    def history(zone_id: str, _: Reader, minutes: float = Query(30.0, gt=0, le=7 * 24 * 60)) -> dict[str, Any]:
+    def history(zone_id: str, _: Reader, minutes: float = Query(30.0, gt=0, le=7 * 24 * 60)) -> views.HistoryView:
         if svc.evaluator.registry.get(zone_id) is None:
             raise HTTPException(404, "no such zone")
-        latest = svc.evaluator.zone_view(zone_id)["latest"]
-        end = latest["measured_at"] if latest else svc.clock.now()
+        latest = svc.evaluator.zone_view(zone_id).latest
+        end = latest.measured_at if latest else svc.clock.now()
         rows = svc.store.zone_metrics_since(zone_id, end - minutes * 60)
-        return {"zone": zone_id, "points": [views.history_point(m) for m in rows]}
+        return views.HistoryView(zone=zone_id, points=[views.history_point(m) for m in rows])
 
     @app.get("/api/alerts")
-    def list_alerts(_: Reader, state: str = "open") -> list[dict[str, Any]]:
+    def list_alerts(_: Reader, state: str = "open") -> list[AlertView]:
         if state not in ("open", "all", "acknowledged", "assigned", "resolved", "cleared"):
             raise HTTPException(422, "state must be open, all, or one of the alert states")
         return [svc.evaluator.alert_view(a) for a in svc.store.list_alerts(state)]
 
     @app.get("/api/alerts/{alert_id}")
-    def get_alert(alert_id: str, _: Reader) -> dict[str, Any]:
+    def get_alert(alert_id: str, _: Reader) -> AlertView:
         try:
             return svc.evaluator.alert_view(svc.store.get_alert(alert_id))
         except AlertNotFound:
             raise HTTPException(404, "no such alert") from None
 
     @app.get("/api/patrols")
-    def patrols(_: Reader) -> list[dict[str, Any]]:
+    def patrols(_: Reader) -> list[views.PatrolView]:
         return svc.evaluator.patrols_view()
 
     @app.get("/api/cameras")
-    def cameras(_: Reader) -> list[dict[str, Any]]:
+    def cameras(_: Reader) -> list[views.CameraView]:
         return svc.evaluator.cameras_view()
 
     @app.post("/api/region")
-    def region(body: RegionIn, _: Reader) -> dict[str, Any]:
+    def region(body: RegionIn, _: Reader) -> views.RegionSummary:
         return region_summary(svc.evaluator.zones_view(), body.polygon)
 
     # -- changing alerts ---------------------------------------------------------------------------
-    def act(alert_id: str, action: Action, sess: Session, patrol: str | None = None) -> dict[str, Any]:
+    def act(alert_id: str, action: Action, sess: Session, patrol: str | None = None) -> AlertView:
         if not can_change_alerts(sess.role):
             raise HTTPException(403, "only operators and admins change alerts")
         try:
@@ -251,15 +254,15 @@ def create_app(svc: Services) -> FastAPI:
         return svc.evaluator.alert_view(changed)
 
     @app.post("/api/alerts/{alert_id}/ack")
-    def ack(alert_id: str, sess: Changer) -> dict[str, Any]:
+    def ack(alert_id: str, sess: Changer) -> AlertView:
         return act(alert_id, "ack", sess)
 
     @app.post("/api/alerts/{alert_id}/assign")
-    def assign(alert_id: str, body: AssignIn, sess: Changer) -> dict[str, Any]:
+    def assign(alert_id: str, body: AssignIn, sess: Changer) -> AlertView:
         return act(alert_id, "assign", sess, body.patrol)
 
     @app.post("/api/alerts/{alert_id}/resolve")
-    def resolve(alert_id: str, sess: Changer) -> dict[str, Any]:
+    def resolve(alert_id: str, sess: Changer) -> AlertView:
         return act(alert_id, "resolve", sess)
 
     # -- live events -------------------------------------------------------------------------------
@@ -298,32 +301,3 @@ async def _event_stream(svc: Services, request: Request) -> AsyncIterator[bytes]
 
 def _sse(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-def region_summary(zones: list[dict[str, Any]], polygon: list[list[float]]) -> dict[str, Any]:
-    """People inside a drawn polygon: each zone's figures weighted by the share of its area inside it."""
-    out = []
-    people = forecast_people = area_in = 0.0
-    for z in zones:
-        overlap = geo.overlap_fraction(z["polygon"], polygon)
-        if overlap <= 0:
-            continue
-        latest = z["latest"]
-        zp = (latest["count"] * overlap) if latest else 0.0
-        density = latest["density"] if latest else None
-        fp = None
-        if z["forecast"] and z["forecast"]["yhat"]:
-            fp = float(z["forecast"]["yhat"][-1]) * z["area_m2"] * overlap
-            forecast_people += fp
-        people += zp
-        area_in += z["area_m2"] * overlap
-        out.append(
-            {"id": z["id"], "overlap": round(overlap, 4), "people": zp, "density": density, "forecast_people": fp}
-        )
-    mean = people / area_in if area_in > 0 else 0.0
-    return {
-        "people": people,
-        "mean_density": mean if math.isfinite(mean) else 0.0,
-        "forecast_people": forecast_people,
-        "zones": out,
-    }

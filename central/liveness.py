@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from central import views
 from central.config import CentralConfig
@@ -118,7 +117,7 @@ class CameraLiveness:
             self.store.upsert_camera(_row(cam), now)
         except Exception:
             log.exception("could not store camera %s", cam.camera)
-        self.bus.publish("camera", self.view(cam, now))
+        self.bus.publish("camera", self.view(cam, now).json_dict())
 
     def stale(self, cam: CameraRuntime, now: float) -> tuple[bool, str]:
         if cam.state in ("offline", "stopped"):
@@ -128,11 +127,11 @@ class CameraLiveness:
         return False, ""
 
     # -- read side -----------------------------------------------------------------------------------
-    def view(self, cam: CameraRuntime, now: float) -> dict[str, Any]:
+    def view(self, cam: CameraRuntime, now: float) -> views.CameraView:
         stale, _ = self.stale(cam, now)
-        return views.camera_json(_row(cam), stale and cam.state == "online", self._pos.get((cam.site, cam.camera)))
+        return views.camera_view(_row(cam), stale and cam.state == "online", self._pos.get((cam.site, cam.camera)))
 
-    def views(self, now: float) -> list[dict[str, Any]]:
+    def views(self, now: float) -> list[views.CameraView]:
         known = dict(self.cameras)
         for cam_id in self.registry.cameras():
             known.setdefault((self.registry.site, cam_id), CameraRuntime(self.registry.site, cam_id))

@@ -6,14 +6,13 @@ Mutated only on the evaluator's thread (positions arrive as commands from ingest
 
 from __future__ import annotations
 
-from typing import Any
-
 from central import views
 from central.clock import Clock
 from central.config import CentralConfig
 from central.patrols import PatrolDistance, PatrolPosition, is_stale, nearest
 from central.store import Store
 from central.zones import ZoneRegistry
+from contract.central_messages import PatrolRef
 
 MOVED_M = 5.0  # an alert is published again when one of its nearest patrols moved more than this
 
@@ -26,7 +25,7 @@ class PatrolFusion:
         self.clock = clock
         self.positions: dict[str, PatrolPosition] = {}
         self.dirty = False  # a position changed since the open alerts' patrols were last compared
-        self._published: dict[str, list[dict[str, Any]]] = {}  # alert id -> the patrols it was last sent with
+        self._published: dict[str, list[PatrolRef]] = {}  # alert id -> the patrols it was last sent with
 
     def restore(self) -> None:
         for p in self.store.latest_patrol_positions():
@@ -55,7 +54,7 @@ class PatrolFusion:
             max_accuracy_m=p.max_accuracy_m,
         )
 
-    def sent(self, alert_id: str, patrols: list[dict[str, Any]] | None) -> None:
+    def sent(self, alert_id: str, patrols: list[PatrolRef] | None) -> None:
         """Publication sent this alert with these patrols (None: it ended)."""
         if patrols is None:
             self._published.pop(alert_id, None)
@@ -64,10 +63,10 @@ class PatrolFusion:
 
     def moved(self, alert_id: str, zone_id: str) -> bool:
         """Whether the alert's nearest patrols differ from those it was last sent with."""
-        return _patrols_moved(self._published.get(alert_id), [p.as_json() for p in self.nearest(zone_id)])
+        return _patrols_moved(self._published.get(alert_id), [p.ref() for p in self.nearest(zone_id)])
 
     # -- read side -----------------------------------------------------------------------------------
-    def view(self, patrol_id: str, now: float | None = None) -> dict[str, Any]:
+    def view(self, patrol_id: str, now: float | None = None) -> views.PatrolView:
         now = self.clock.now() if now is None else now
         latest = self.positions[patrol_id]
         track = [
@@ -76,26 +75,23 @@ class PatrolFusion:
             if p.patrol_id == patrol_id
         ]
         p = self.cfg.patrols
-        return views.patrol_json(latest, track, is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
+        return views.patrol_view(latest, track, is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
 
-    def views(self) -> list[dict[str, Any]]:
+    def views(self) -> list[views.PatrolView]:
         now = self.clock.now()
         p = self.cfg.patrols
         tracks: dict[str, list[PatrolPosition]] = {}
         for pos in self.store.patrol_positions_since(now - p.track_minutes * 60):
             tracks.setdefault(pos.patrol_id, []).append(pos)
         return [
-            views.patrol_json(latest, tracks.get(pid, []), is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
+            views.patrol_view(latest, tracks.get(pid, []), is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
             for pid, latest in sorted(dict(self.positions).items())
         ]
 
 
-def _patrols_moved(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> bool:
+def _patrols_moved(old: list[PatrolRef] | None, new: list[PatrolRef]) -> bool:
     if old is None:
         return bool(new)
-    if [p["id"] for p in old] != [p["id"] for p in new]:
+    if [p.id for p in old] != [p.id for p in new]:
         return True
-    for a, b in zip(old, new, strict=True):
-        if a["stale"] != b["stale"] or abs(float(a["distance_m"]) - float(b["distance_m"])) > MOVED_M:
-            return True
-    return False
+    return any(a.stale != b.stale or abs(a.distance_m - b.distance_m) > MOVED_M for a, b in zip(old, new, strict=True))

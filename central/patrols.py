@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from central import geo
+from contract.central_messages import PatrolRef
 from contract.patrol_messages import PatrolLocationMessage
 
 
@@ -31,13 +32,11 @@ class PatrolDistance:
     eta_s: float
     stale: bool
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "id": self.patrol_id,
-            "distance_m": round(self.distance_m, 1),
-            "eta_s": round(self.eta_s, 1),
-            "stale": self.stale,
-        }
+    def ref(self) -> PatrolRef:
+        """As an alert shows it (API and MQTT): distance and ETA to 0.1."""
+        return PatrolRef(
+            id=self.patrol_id, distance_m=round(self.distance_m, 1), eta_s=round(self.eta_s, 1), stale=self.stale
+        )
 
 
 class PatrolMessageError(ValueError):

@@ -53,15 +53,15 @@ class Publication:
     def alert(self, event: AlertEventType, a: al.Alert) -> None:
         """MQTT (retained while open, retained copy removed at the end) and the live stream."""
         view = self.read_model.alert_view(a)
-        self.patrols.sent(a.id, view["patrols"])
+        self.patrols.sent(a.id, view.patrols)
         topic = alert_topic(self.prefix, a.id)
         self._own_echoes.append((a.id, a.updated_at_s, a.state, a.level))
-        message = AlertMessage.model_validate({"schema": "crowd.alert/1", "event": event, "site": self.site, **view})
+        message = AlertMessage.wrap(view, event, self.site)
         self.publisher.publish(topic, encode(message), qos=1, retain=a.is_open)
         if not a.is_open:
             self.publisher.publish(topic, b"", qos=1, retain=True)
             self.patrols.sent(a.id, None)
-        self.bus.publish("alert", {**view, "event": event})
+        self.bus.publish("alert", {**view.model_dump(mode="json"), "event": event})
         log.info("alert %s", event, extra={"fields": {"alert": a.id, "state": a.state, "level": a.level}})
 
     def remote_alert(self, msg: AlertMessage) -> None:
@@ -69,17 +69,16 @@ class Publication:
             return
         self.bus.publish("alert", {**msg.view().model_dump(mode="json"), "event": msg.event})
 
-    def forecast(self, zone: Zone, f: ZoneForecast) -> None:
-        body = f.as_json()
+    def forecast(self, zone: Zone, f: ZoneForecast, view: ForecastView) -> None:
         try:
-            self.store.save_forecast(zone.id, f.origin_s, f.model, body, self.clock.now())
+            self.store.save_forecast(zone.id, f.origin_s, f.model, f.as_json(), self.clock.now())
         except Exception:
             log.exception("could not store the forecast of zone %s", zone.id)
-        msg = ForecastMessage.wrap(ForecastView.model_validate(body), self.site, zone.id)
+        msg = ForecastMessage.wrap(view, self.site, zone.id)
         self.publisher.publish(forecast_topic(self.prefix, self.site, zone.id), encode(msg), qos=1, retain=True)
 
     def zone(self, zone_id: str) -> None:
-        self.bus.publish("zone", self.read_model.zone_view(zone_id))
+        self.bus.publish("zone", self.read_model.zone_view(zone_id).json_dict())
 
     def patrols_moved(self, zones: ZoneStates) -> None:
         """Publish again every open alert whose nearest patrols changed."""

@@ -20,7 +20,7 @@ from central.liveness import CameraLiveness
 from central.obs import Telemetry
 from central.store import Store, StoredMetric
 from central.zone_state import ZoneRuntime, ZoneStates
-from contract.central_messages import AlertEventType
+from contract.central_messages import AlertEventType, ForecastView
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class RuleStage:
             return
         self.telemetry.forecasts.inc()
         self.forecast_model = f.model
-        zr.forecast = f.as_json()
+        zr.forecast = ForecastView.model_validate(f.as_json())
         # Stored and published once per poll (the newest): a backlog's intermediate forecasts only feed the rules.
         zr.unpublished = f
         crossings = [rules.CrossingIn(c.name, c.threshold, c.probability, c.expected_time_s) for c in f.crossings]

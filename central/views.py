@@ -1,85 +1,238 @@
-"""The JSON shapes of docs/api.md (pure): zones, alerts, patrols, cameras."""
+"""Read-model stage, view models: the typed shapes of docs/api.md (zones, alerts, patrols, cameras).
+
+The API returns these models and the live stream sends them as JSON; an alert's view is contract's
+`AlertView`, the body of the MQTT `AlertMessage` too, and a zone's forecast is contract's `ForecastView`.
+Built from the evaluator's state by central/read_model.py (pure functions here).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+
 from central.alerts import Alert
 from central.patrols import PatrolDistance, PatrolPosition
 from central.store import CameraRow, MetricRow
 from central.zones import Zone
+from contract.central_messages import AlertView, AuditEntry, ForecastView
 
 
-def latest_json(m: MetricRow) -> dict[str, Any]:
-    return {
-        "measured_at": m.measured_at,
-        "count": m.count,
-        "count_max": m.count_max,
-        "density": m.density,
-        "speed_p50": m.speed_p50,
-        "speed_p85": m.speed_p85,
-        "los": m.los,
-        "stale": m.stale,
-    }
+class View(BaseModel):
+    """Base of the API's response models: built from central's own state, never from a request."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def json_dict(self) -> dict[str, Any]:
+        """The JSON object the API and the live stream send."""
+        return self.model_dump(mode="json")
 
 
-def history_point(m: MetricRow) -> dict[str, Any]:
-    return {
-        "measured_at": m.measured_at,
-        "count": m.count,
-        "density": m.density,
-        "speed_p50": m.speed_p50,
-        "speed_p85": m.speed_p85,
-        "los": m.los,
-        "stale": m.stale,
-    }
+class HistoryPoint(View):
+    measured_at: float
+    count: float
+    density: float
+    speed_p50: float | None
+    speed_p85: float | None
+    los: str
+    stale: bool
 
 
-def zone_json(z: Zone, latest: MetricRow | None, forecast: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "id": z.id,
-        "name": z.name,
-        "camera": z.camera,
-        "edge_zone": z.edge_zone,
-        "polygon": [list(p) for p in z.polygon],
-        "area_m2": round(z.area_m2, 2),
-        "thresholds": {"warning": z.thresholds.warning, "critical": z.thresholds.critical},
-        "latest": None if latest is None else latest_json(latest),
-        "forecast": forecast,
-    }
+class LatestView(View):
+    measured_at: float
+    count: float
+    count_max: int
+    density: float
+    speed_p50: float | None
+    speed_p85: float | None
+    los: str
+    stale: bool
 
 
-def alert_json(a: Alert, patrols: Sequence[PatrolDistance]) -> dict[str, Any]:
-    return {
-        **a.record(),
-        "patrols": [p.as_json() for p in patrols],
-        "history": [{"at": h.at_s, "action": h.action, "by": h.by, "detail": h.detail} for h in a.history],
-    }
+class Thresholds(View):
+    warning: float
+    critical: float
 
 
-def patrol_json(latest: PatrolPosition, track: Sequence[PatrolPosition], stale: bool) -> dict[str, Any]:
-    return {
-        "id": latest.patrol_id,
-        "name": latest.name,
-        "lat": latest.lat,
-        "lon": latest.lon,
-        "acc_m": latest.acc_m,
-        "at": latest.at_s,
-        "stale": stale,
-        "track": [[p.lon, p.lat, p.at_s] for p in track],
-    }
+class ZoneView(View):
+    id: str
+    name: str
+    camera: str
+    edge_zone: str
+    polygon: list[list[float]]
+    area_m2: float
+    thresholds: Thresholds
+    latest: LatestView | None
+    forecast: ForecastView | None
 
 
-def camera_json(c: CameraRow, stale: bool, lon_lat: tuple[float, float] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "site": c.site,
-        "camera": c.camera,
-        "state": "stale" if stale and c.state == "online" else c.state,
-        "last_seen": c.last_seen,
-        "processed_fps": c.processed_fps,
-        "capture_fps": c.capture_fps,
-    }
-    if lon_lat is not None:  # only where the config gives the camera's position
-        out["lon"], out["lat"] = lon_lat
-    return out
+class PatrolView(View):
+    id: str
+    name: str
+    lat: float
+    lon: float
+    acc_m: float | None
+    at: float
+    stale: bool
+    track: list[list[float]]  # [lon, lat, at] per position, oldest first
+
+
+class CameraView(View):
+    site: str
+    camera: str
+    state: str
+    last_seen: float | None
+    processed_fps: float | None
+    capture_fps: float | None
+    lon: float | None = None  # only where the config gives the camera's position
+    lat: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _position_only_when_known(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if self.lon is None or self.lat is None:
+            out.pop("lon", None)
+            out.pop("lat", None)
+        return out
+
+
+def latest_view(m: MetricRow) -> LatestView:
+    return LatestView(
+        measured_at=m.measured_at,
+        count=m.count,
+        count_max=m.count_max,
+        density=m.density,
+        speed_p50=m.speed_p50,
+        speed_p85=m.speed_p85,
+        los=m.los,
+        stale=m.stale,
+    )
+
+
+def history_point(m: MetricRow) -> HistoryPoint:
+    return HistoryPoint(
+        measured_at=m.measured_at,
+        count=m.count,
+        density=m.density,
+        speed_p50=m.speed_p50,
+        speed_p85=m.speed_p85,
+        los=m.los,
+        stale=m.stale,
+    )
+
+
+def zone_view(z: Zone, latest: MetricRow | None, forecast: ForecastView | None) -> ZoneView:
+    return ZoneView(
+        id=z.id,
+        name=z.name,
+        camera=z.camera,
+        edge_zone=z.edge_zone,
+        polygon=[list(p) for p in z.polygon],
+        area_m2=round(z.area_m2, 2),
+        thresholds=Thresholds(warning=z.thresholds.warning, critical=z.thresholds.critical),
+        latest=None if latest is None else latest_view(latest),
+        forecast=forecast,
+    )
+
+
+def alert_view(a: Alert, patrols: Sequence[PatrolDistance]) -> AlertView:
+    return AlertView(
+        id=a.id,
+        zone=a.zone,
+        kind=a.kind,
+        level=a.level,
+        state=a.state,
+        opened_at=a.opened_at_s,
+        updated_at=a.updated_at_s,
+        ended_at=a.ended_at_s,
+        value=a.value,
+        threshold=a.threshold,
+        expected_crossing_at=a.expected_crossing_at_s,
+        probability=a.probability,
+        message=a.message,
+        assigned_patrol=a.assigned_patrol,
+        patrols=[p.ref() for p in patrols],
+        history=[AuditEntry(at=h.at_s, action=h.action, by=h.by, detail=h.detail) for h in a.history],
+    )
+
+
+def patrol_view(latest: PatrolPosition, track: Sequence[PatrolPosition], stale: bool) -> PatrolView:
+    return PatrolView(
+        id=latest.patrol_id,
+        name=latest.name,
+        lat=latest.lat,
+        lon=latest.lon,
+        acc_m=latest.acc_m,
+        at=latest.at_s,
+        stale=stale,
+        track=[[p.lon, p.lat, p.at_s] for p in track],
+    )
+
+
+def camera_view(c: CameraRow, stale: bool, lon_lat: tuple[float, float] | None = None) -> CameraView:
+    lon, lat = lon_lat if lon_lat is not None else (None, None)
+    return CameraView(
+        site=c.site,
+        camera=c.camera,
+        state="stale" if stale and c.state == "online" else c.state,
+        last_seen=c.last_seen,
+        processed_fps=c.processed_fps,
+        capture_fps=c.capture_fps,
+        lon=lon,
+        lat=lat,
+    )
+
+
+class HistoryView(View):
+    zone: str
+    points: list[HistoryPoint]
+
+
+class RegionZone(View):
+    id: str
+    overlap: float
+    people: float
+    density: float | None
+    forecast_people: float | None
+
+
+class RegionSummary(View):
+    """People inside a drawn polygon (POST /api/region)."""
+
+    people: float
+    mean_density: float
+    forecast_people: float
+    zones: list[RegionZone]
+
+
+class ForecastSettings(View):
+    step_s: float
+    horizon_s: float
+
+
+class SiteView(View):
+    name: str
+    id: str
+    center: list[float]
+    basemap: Any
+    tile_url: str | None
+    thresholds_default: Thresholds
+    los_bands: Any
+    forecast: ForecastSettings
+
+
+class LoginOut(View):
+    token: str
+    role: str
+    username: str
+    expires_at: float
+
+
+class MeOut(View):
+    username: str
+    role: str
+
+
+class OkOut(View):
+    ok: bool

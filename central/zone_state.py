@@ -7,12 +7,12 @@ publication stage sends `unpublished`, and the read model turns `latest` and `fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from central import alerts as al
 from central.forecasts import SeriesForecaster, ZoneForecast
 from central.store import MetricRow
 from central.zones import Zone
+from contract.central_messages import ForecastView
 
 
 @dataclass
@@ -20,7 +20,7 @@ class ZoneRuntime:
     zone: Zone
     owned: bool  # this worker forecasts the zone and runs its rules (crc32(zone) % workers)
     latest: MetricRow | None = None
-    forecast: dict[str, Any] | None = None
+    forecast: ForecastView | None = None
     forecaster: SeriesForecaster | None = None
     unpublished: ZoneForecast | None = None
     rules: dict[str, al.RuleState] = field(default_factory=dict)

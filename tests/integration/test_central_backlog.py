@@ -174,5 +174,5 @@ def test_a_zone_draining_its_queue_is_evaluated_in_order_live_tail_last(
     current = [a for a in svc.store.list_alerts("all") if a.zone == "za" and a.kind == "current"]
     assert len(current) == 1
     assert crossed_at + 20.0 <= current[0].opened_at_s <= crossed_at + 25.0  # pending_s after the crossing
-    za = next(z for z in svc.evaluator.zones_view() if z["id"] == "za")
+    za = next(z for z in (v.json_dict() for v in svc.evaluator.zones_view()) if z["id"] == "za")
     assert za["latest"]["measured_at"] == NOW

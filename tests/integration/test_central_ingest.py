@@ -269,10 +269,12 @@ def _login(svc: CentralService) -> dict[str, str]:
 
 
 def _zone(svc: CentralService, zid: str) -> dict[str, Any]:
-    return next(z for z in svc.evaluator.zones_view() if z["id"] == zid)
+    return next(z for z in (v.json_dict() for v in svc.evaluator.zones_view()) if z["id"] == zid)
 
 
 def _alerts(svc: CentralService, kinds: set[str]) -> list[dict[str, Any]]:
-    found = [svc.evaluator.alert_view(a) for a in svc.store.list_alerts("open") if a.kind in kinds]
+    found = [
+        svc.evaluator.alert_view(a).model_dump(mode="json") for a in svc.store.list_alerts("open") if a.kind in kinds
+    ]
     have = {a["kind"] for a in found}
     return found if have >= kinds else []
