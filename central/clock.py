@@ -13,21 +13,48 @@ class Clock(Protocol):
         ...
 
 
+class SleepingClock(Clock, Protocol):
+    """A clock one can also wait on (the replayer schedules messages with it)."""
+
+    def sleep(self, seconds: float) -> None: ...
+
+
 class SystemClock:
+    """The wall clock; `sleep` is an Event wait, so setting `stop` interrupts a long gap at once (Ctrl-C)."""
+
+    def __init__(self, stop: threading.Event | None = None) -> None:
+        self._stop = stop or threading.Event()
+
     def now(self) -> float:
         return time.time()
 
+    def sleep(self, seconds: float) -> None:
+        self._stop.wait(max(0.0, seconds))
+
 
 class FakeClock:
-    """A clock that moves only when told to; thread-safe."""
+    """A clock that moves only when told to (or slept on, which `sleeps` records); thread-safe."""
 
-    def __init__(self, start_s: float = 1_700_000_000.0) -> None:
-        self._t = start_s
+    def __init__(self, t: float = 1_700_000_000.0) -> None:
+        self._t = t
         self._lock = threading.Lock()
+        self.sleeps: list[float] = []
 
     def now(self) -> float:
         with self._lock:
             return self._t
+
+    @property
+    def t(self) -> float:
+        return self.now()
+
+    @t.setter
+    def t(self, t_s: float) -> None:
+        self.set(t_s)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(max(0.0, seconds))
 
     def advance(self, dt_s: float) -> None:
         with self._lock:

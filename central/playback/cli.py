@@ -14,10 +14,10 @@ import threading
 import time
 from pathlib import Path
 
-from central.clock import ScaledClock
+from central.clock import ScaledClock, SystemClock
 from central.playback.mqtt import MqttError, MqttPublisher, record
 from central.playback.records import RecordError, read_records
-from central.playback.replay import Retime, SystemClock, replay
+from central.playback.replay import Retime, replay
 
 REPO = Path(__file__).resolve().parents[2]
 

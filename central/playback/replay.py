@@ -1,7 +1,7 @@
 """Replaying recorded messages with their original timing, or sped up.
 
-The replayer is pure scheduling over two small interfaces, a `Publisher` and a `Clock`, so its timing
-is unit-tested with in-memory twins and the MQTT adapter is tested against a real broker.
+The replayer is pure scheduling over two small interfaces, a `Publisher` and a `SleepingClock`
+(central/clock.py), so its timing is unit-tested with in-memory twins (`MemoryPublisher`, `FakeClock`) and the MQTT adapter is tested against a real broker.
 With `retime="wall"`, timestamps inside the payloads (`measured_at` of zone metrics, `tst` of OwnTracks
 locations) are rewritten to the time the message is sent on central's clock, so central's alerts fire
 in present time even for an old recording. Sped up, that clock must be central's scaled clock
@@ -12,12 +12,11 @@ seconds, and central's pending, hold and staleness durations mean what they mean
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from central.clock import SleepingClock
 from central.playback.records import Record
 
 Retime = Literal["keep", "wall"]
@@ -27,44 +26,11 @@ class Publisher(Protocol):
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None: ...
 
 
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def __init__(self, stop: threading.Event | None = None) -> None:
-        self._stop = stop or threading.Event()
-
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        # An Event wait so that stop() interrupts a long gap at once (clean Ctrl-C).
-        self._stop.wait(max(0.0, seconds))
-
-
-@dataclass
-class FakeClock:
-    """In-memory twin: time moves only when slept."""
-
-    t: float = 1_000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
-
-
 @dataclass
 class MemoryPublisher:
     """In-memory twin: remembers what was published and when (by its clock)."""
 
-    clock: Clock
+    clock: SleepingClock
     sent: list[tuple[float, Record]] = field(default_factory=list)
 
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
@@ -101,7 +67,7 @@ def retime_payload(record: Record, new_time: float) -> bytes:
 def replay(
     records: Sequence[Record],
     publisher: Publisher,
-    clock: Clock,
+    clock: SleepingClock,
     *,
     speed: float = 1.0,
     retime: Retime = "keep",

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from central.clock import ScaledClock
+from central.clock import ScaledClock, SystemClock
 from central.playback.builders import BuiltScenario
-from central.playback.replay import Publisher, ReplayStats, SystemClock, replay
+from central.playback.replay import Publisher, ReplayStats, replay
 from central.playback.scorer import RaisedAlert, Score, score
 
 

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
+from central.clock import SystemClock
 from central.playback.mqtt import MqttPublisher
 from central.playback.patrols import patrol_records
-from central.playback.replay import SystemClock, replay
+from central.playback.replay import replay
 from central.playback.scenario import parse as parse_scenario
 from scripts.stack import Api, Central, free_port, start_central
 from tests.support.mosquitto import MosquittoBroker

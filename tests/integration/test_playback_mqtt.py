@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from central.clock import SystemClock
 from central.playback.builders import build
 from central.playback.mqtt import MqttError, MqttPublisher, MqttRecorder, record
 from central.playback.records import read_records
-from central.playback.replay import SystemClock, replay
+from central.playback.replay import replay
 from central.playback.scenario import load
 from contract.edge_messages import ZoneMetricsMessage
 from tests.support.mosquitto import MosquittoBroker, free_port

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from central.clock import FakeClock, ScaledClock, SystemClock
+from central.clock import FakeClock as ReplayClock
 from central.config import ConfigError, parse
 from central.playback.builders import build
 from central.playback.records import Record
-from central.playback.replay import FakeClock as ReplayClock
 from central.playback.replay import MemoryPublisher, replay
 from central.playback.runner import caught_up, scenario_origin
 from central.playback.scenario import parse as parse_scenario

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from central.clock import FakeClock
 from central.playback.records import Record, RecordError, read_records, write_records
-from central.playback.replay import FakeClock, MemoryPublisher, replay, retime_payload
+from central.playback.replay import MemoryPublisher, replay, retime_payload
 
 
 def metric(t: float, seq: int = 0) -> Record:
