@@ -46,7 +46,7 @@ def test_without_the_registry_it_says_what_it_could_not_fetch(tmp_path: Path) ->
 def test_check_tells_a_damaged_model_from_an_intact_one(tmp_path: Path, nanodet_model: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
-    for name in ("nanodet-m", "nanodet-m-int8"):
+    for name in ("nanodet-m", "nanodet-m-int8", "csrnet", "csrnet-int8"):
         shutil.copyfile(REPO / "models" / f"{name}.onnx", models / f"{name}.onnx")
         shutil.copyfile(REPO / "models" / f"{name}.json", models / f"{name}.json")
     assert _build(tmp_path, "--check").returncode == 0
@@ -56,3 +56,5 @@ def test_check_tells_a_damaged_model_from_an_intact_one(tmp_path: Path, nanodet_
     assert r.returncode == 1 and "missing or damaged" in r.stdout
     manifest = json.loads((models / "nanodet-m.json").read_text(encoding="utf-8"))
     assert manifest["source_sha256"] == "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
+    density = json.loads((models / "csrnet.json").read_text(encoding="utf-8"))
+    assert density["source_sha256"] == "495c34ddbc1db2bb817044627f03e5daac25146e942e158b709e913c523934a3"
