@@ -141,4 +141,11 @@ class CameraLiveness:
 
 
 def _row(cam: CameraRuntime) -> CameraRow:
-    return CameraRow(cam.site, cam.camera, cam.state, cam.last_seen_wall, cam.processed_fps, cam.capture_fps)
+    return CameraRow(
+        site=cam.site,
+        camera=cam.camera,
+        state=cam.state,
+        last_seen=cam.last_seen_wall,
+        processed_fps=cam.processed_fps,
+        capture_fps=cam.capture_fps,
+    )

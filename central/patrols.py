@@ -7,11 +7,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from central import geo
 from contract.central_messages import PatrolRef
-from contract.patrol_messages import PatrolLocationMessage
+from contract.patrol_messages import OwnTracksLocation, PatrolLocationMessage
 
 
 @dataclass(frozen=True)
@@ -43,17 +43,6 @@ class PatrolMessageError(ValueError):
     """A patrol message that cannot be used; the text says why."""
 
 
-class _OwnTracksLocation(BaseModel):
-    # OwnTracks apps send many more keys (batt, vel, tid, ...): accept and ignore them.
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
-    type_: str = Field(alias="_type")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    acc: float = Field(default=9999.0, ge=0, le=1e7)
-    tst: float = Field(ge=0, le=1e11)
-    tid: str | None = Field(default=None, max_length=64)
-
-
 def _id_ok(text: str) -> bool:
     return 0 < len(text) <= 128 and all(c.isalnum() or c in "_.-" for c in text) and text.isascii()
 
@@ -72,7 +61,7 @@ def parse_owntracks(topic: str, payload: bytes) -> PatrolPosition | None:
     if raw.get("_type") != "location":
         return None
     try:
-        msg = _OwnTracksLocation.model_validate(raw)
+        msg = OwnTracksLocation.model_validate(raw)
     except ValidationError as err:
         raise PatrolMessageError(_short(err)) from None
     return PatrolPosition(parts[1], parts[1], msg.lat, msg.lon, msg.acc, msg.tst, "owntracks")

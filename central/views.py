@@ -30,6 +30,10 @@ class View(BaseModel):
 
 
 class HistoryPoint(View):
+    """One stored metric row of a zone's history (read from a `MetricRow`'s attributes of the same names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, from_attributes=True)
+
     measured_at: float
     count: float
     density: float
@@ -39,15 +43,10 @@ class HistoryPoint(View):
     stale: bool
 
 
-class LatestView(View):
-    measured_at: float
-    count: float
+class LatestView(HistoryPoint):
+    """A zone's latest row: a history point with the interval's highest count."""
+
     count_max: int
-    density: float
-    speed_p50: float | None
-    speed_p85: float | None
-    los: str
-    stale: bool
 
 
 class Thresholds(View):
@@ -78,13 +77,9 @@ class PatrolView(View):
     track: list[list[float]]  # [lon, lat, at] per position, oldest first
 
 
-class CameraView(View):
-    site: str
-    camera: str
-    state: str
-    last_seen: float | None
-    processed_fps: float | None
-    capture_fps: float | None
+class CameraView(View, CameraRow):
+    """A camera's stored row (its state `stale` where an online camera went silent) and its position."""
+
     lon: float | None = None  # only where the config gives the camera's position
     lat: float | None = None
 
@@ -97,29 +92,12 @@ class CameraView(View):
         return out
 
 
-def latest_view(m: MetricRow) -> LatestView:
-    return LatestView(
-        measured_at=m.measured_at,
-        count=m.count,
-        count_max=m.count_max,
-        density=m.density,
-        speed_p50=m.speed_p50,
-        speed_p85=m.speed_p85,
-        los=m.los,
-        stale=m.stale,
-    )
-
-
 def history_point(m: MetricRow) -> HistoryPoint:
-    return HistoryPoint(
-        measured_at=m.measured_at,
-        count=m.count,
-        density=m.density,
-        speed_p50=m.speed_p50,
-        speed_p85=m.speed_p85,
-        los=m.los,
-        stale=m.stale,
-    )
+    return HistoryPoint.model_validate(m)
+
+
+def latest_view(m: MetricRow) -> LatestView:
+    return LatestView.model_validate(m)
 
 
 def zone_view(z: Zone, latest: MetricRow | None, forecast: ForecastView | None) -> ZoneView:
@@ -172,16 +150,8 @@ def patrol_view(latest: PatrolPosition, track: Sequence[PatrolPosition], stale: 
 
 def camera_view(c: CameraRow, stale: bool, lon_lat: tuple[float, float] | None = None) -> CameraView:
     lon, lat = lon_lat if lon_lat is not None else (None, None)
-    return CameraView(
-        site=c.site,
-        camera=c.camera,
-        state="stale" if stale and c.state == "online" else c.state,
-        last_seen=c.last_seen,
-        processed_fps=c.processed_fps,
-        capture_fps=c.capture_fps,
-        lon=lon,
-        lat=lat,
-    )
+    state = "stale" if stale and c.state == "online" else c.state
+    return CameraView.model_validate({**c.model_dump(), "state": state, "lon": lon, "lat": lat})
 
 
 class HistoryView(View):

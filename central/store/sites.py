@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, delete, func, select
 
 from central import schema as s
@@ -13,8 +13,11 @@ from central.patrols import PatrolPosition
 from central.store.base import StoreBase
 
 
-@dataclass(frozen=True)
-class CameraRow:
+class CameraRow(BaseModel):
+    """A camera's stored state (the camera view of the API is this row and the camera's position)."""
+
+    model_config = ConfigDict(frozen=True)
+
     site: str
     camera: str
     state: str
@@ -69,7 +72,7 @@ class SiteTables(StoreBase):
 
     # -- cameras -------------------------------------------------------------------------------
     def upsert_camera(self, cam: CameraRow, now_s: float) -> None:
-        values = {**cam.__dict__, "updated_at": now_s}
+        values = {**cam.model_dump(), "updated_at": now_s}
         stmt = self._insert(s.cameras).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["site", "camera"], set_={k: v for k, v in values.items() if k not in ("site", "camera")}
@@ -80,7 +83,14 @@ class SiteTables(StoreBase):
     def cameras(self) -> list[CameraRow]:
         with self.db.connect() as conn:
             return [
-                CameraRow(r.site, r.camera, r.state, r.last_seen, r.processed_fps, r.capture_fps)
+                CameraRow(
+                    site=r.site,
+                    camera=r.camera,
+                    state=r.state,
+                    last_seen=r.last_seen,
+                    processed_fps=r.processed_fps,
+                    capture_fps=r.capture_fps,
+                )
                 for r in conn.execute(select(s.cameras).order_by(s.cameras.c.site, s.cameras.c.camera))
             ]
 
