@@ -1,4 +1,4 @@
-"""Alert rules as a pure state machine: (state, condition, now) -> (state, events).
+"""Rules stage, state machine (pure): alert rules as (state, condition, now) -> (state, events).
 
 One `RuleState` per (zone, kind). A condition must hold for `pending_s` (data time) before an alert
 opens; a rise in level must hold as long before the same alert escalates; the alert clears only after

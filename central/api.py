@@ -1,4 +1,4 @@
-"""The HTTP API of docs/api.md (FastAPI): login, reading, changing alerts, the live event stream.
+"""API stage: the HTTP API of docs/api.md (FastAPI): login, reading, changing alerts, the live event stream.
 
 Auth: a signed token, sent as `Authorization: Bearer` or as the HttpOnly `crowd_session` cookie; a state
 change authenticated by the cookie must echo the `crowd_csrf` cookie in `X-CSRF-Token` (double-submit),

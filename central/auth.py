@@ -1,4 +1,4 @@
-"""Users, passwords (argon2), signed expiring tokens, login rate limiting and CSRF tokens (pure but for time)."""
+"""API stage, auth: users, passwords (argon2), signed expiring tokens, login rate limiting and CSRF tokens (pure but for time)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`crowd-central`: run the service, hash a password, check a config.
+"""Process: `crowd-central`: run the service, hash a password, check a config.
 
 Subcommands are argparse sub-parsers registered in SUBCOMMANDS order, so another subcommand
 (e.g. `record`/`replay`) is one `add_parser` function plus one entry.

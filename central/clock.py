@@ -1,4 +1,4 @@
-"""Where wall-clock time comes from, behind a Protocol so tests can drive it."""
+"""Process, clocks: where wall-clock time comes from, behind a Protocol so tests can drive it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Central's site configuration: YAML validated by pydantic models.
+"""Process, config: central's site configuration: YAML validated by pydantic models.
 
 Unknown keys are rejected and every error names the offending key (`zones.0.polygon`). Threshold
 defaults follow Fruin's walkway levels of service: about 2 persons/m² (bands E/F boundary region)

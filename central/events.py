@@ -1,4 +1,4 @@
-"""Fan-out of live events to the console's SSE streams (the publication stage's other half besides MQTT).
+"""Publication stage, live stream: fan-out of live events to the console's SSE streams (the publication stage's other half besides MQTT).
 
 Producers are worker threads; consumers are asyncio queues in the HTTP server's loop, so events cross
 threads with `call_soon_threadsafe`. A consumer that falls too far behind is dropped (its stream

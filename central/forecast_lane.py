@@ -1,4 +1,4 @@
-"""The forecast lane: every owned zone's forecaster fed and forecast in bounded time slices, off the rules' path.
+"""Forecast lane stage: every owned zone's forecaster fed and forecast in bounded time slices, off the rules' path.
 
 The evaluator runs the alert rules of a metric row at once and hands the row to this lane. Each zone
 keeps its rows in arrival order; when a row enters a new bin, the previous bin is complete and the zone

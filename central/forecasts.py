@@ -1,4 +1,4 @@
-"""Adapter to the forecasting library: one forecaster per zone, forecasts as the API's JSON object.
+"""Forecast lane stage, forecasters: adapter to the forecasting library: one forecaster per zone, forecasts as the API's JSON object.
 
 The library (`forecasting.ZoneForecaster`) is the real model, with the time-of-day/week profile on the
 site's time zone; its statsmodels refits run on a background thread (`BackgroundRefitter`), never inline.

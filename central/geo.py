@@ -1,4 +1,4 @@
-"""WGS-84 geometry for zones and patrols (pure): distances, areas, point-in-polygon, overlap.
+"""Shared by the stages, geometry (pure): WGS-84 for zones and patrols: distances, areas, point-in-polygon, overlap.
 
 Zones are a few hundred metres at most, so a local equirectangular projection around each
 polygon is accurate to well under a percent and needs no projection library.

@@ -1,4 +1,4 @@
-"""Observability: Prometheus metrics (one registry per service instance) and JSON-lines logs."""
+"""Process, observability: Prometheus metrics (one registry per service instance) and JSON-lines logs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Patrol positions (pure): parse OwnTracks and crowd patrol messages, rank patrols by distance to a zone."""
+"""Patrol fusion stage, messages and distances (pure): parse OwnTracks and crowd patrol messages, rank patrols by distance to a zone."""
 
 from __future__ import annotations
 

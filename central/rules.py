@@ -1,4 +1,4 @@
-"""Turn observations into alert `Condition`s (pure): current level, forecast crossing, stop-and-go, stale."""
+"""Rules stage, conditions (pure): observations into alert `Condition`s: current level, forecast crossing, stop-and-go, stale."""
 
 from __future__ import annotations
 

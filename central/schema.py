@@ -1,4 +1,4 @@
-"""Database tables (SQLAlchemy Core) and their versioned migrations.
+"""Store stage, schema: database tables (SQLAlchemy Core) and their versioned migrations.
 
 `schema_version` holds one row per applied migration; `migrate()` applies the missing ones in order
 inside a transaction (under an advisory lock on PostgreSQL, so two workers starting together do not race).

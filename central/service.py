@@ -1,4 +1,4 @@
-"""Wires central together: store, evaluator loop, MQTT ingest and the HTTP server in one process.
+"""Process: wires central's stages together: store, evaluator loop, MQTT ingest and the HTTP server in one process.
 
 uvicorn runs in the main thread (it owns SIGTERM/SIGINT); the evaluator loop and paho's network thread
 run beside it. On a signal the HTTP server stops taking requests, the live streams end, ingest

@@ -1,4 +1,4 @@
-"""The site's zone registry (pure): zone ids, their edge mapping, areas, thresholds and owning worker."""
+"""Shared by the stages, zone registry (pure): zone ids, their edge mapping, areas, thresholds and owning worker."""
 
 from __future__ import annotations
 

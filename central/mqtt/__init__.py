@@ -1,1 +1,1 @@
-"""Central's MQTT link: a small communicator interface, the paho client behind it and its in-memory twin."""
+"""Communicator: central's MQTT link: a small communicator interface, the paho client behind it and its in-memory twin."""

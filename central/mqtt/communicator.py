@@ -1,4 +1,4 @@
-"""The communicator interface central talks MQTT through, and its in-memory twin for tests.
+"""Communicator: the interface central talks MQTT through, and its in-memory twin for tests.
 
 Central's stages never see paho: ingest receives `Inbound` messages from `Communicator.on_message` and
 acknowledges them with `ack` once stored; publication sends with `publish`. `MqttCommunicator`

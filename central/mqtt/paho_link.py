@@ -1,4 +1,4 @@
-"""The broker behind the communicator interface: paho-mqtt 2, MQTT 5, manual acks, central's subscriptions.
+"""Communicator, broker link: the broker behind the communicator interface: paho-mqtt 2, MQTT 5, manual acks, central's subscriptions.
 
 Metrics come through a shared subscription (`$share/<group>/...`) so several workers split them, over a
 persistent session (clean start off, session expiry) so a restart or a broker outage loses nothing.
