@@ -7,7 +7,7 @@ so another site cannot make a logged-in browser change alerts.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,7 +49,7 @@ class Services:
     telemetry: Telemetry
     clock: Clock
     started_at: float
-    mqtt_connected: Any = None  # () -> bool
+    mqtt_connected: Callable[[], bool] | None = None
     # Logins and token expiry follow real time even when `clock` is accelerated for a replay.
     auth_clock: Clock | None = None
 
@@ -127,19 +127,19 @@ def create_app(svc: Services) -> FastAPI:
         except Exception:
             db_ok = False
         mqtt_ok = bool(svc.mqtt_connected()) if svc.mqtt_connected is not None else None
-        body = {
-            "status": "ok" if db_ok else "degraded",
-            "database": db_ok,
-            "mqtt_connected": mqtt_ok,
-            "forecast_model": svc.evaluator.forecast_model,
-            "worker": svc.cfg.worker.index,
-            "workers": svc.cfg.worker.count,
-            "started_at": svc.started_at,
-            "now": svc.clock.now(),
-            "clock_speed": getattr(svc.clock, "speed", 1.0),
-            "clock_start_s": getattr(svc.clock, "start_s", None),
-        }
-        return JSONResponse(body, status_code=200 if db_ok else 503)
+        body = views.HealthView(
+            status="ok" if db_ok else "degraded",
+            database=db_ok,
+            mqtt_connected=mqtt_ok,
+            forecast_model=svc.evaluator.forecast_model,
+            worker=svc.cfg.worker.index,
+            workers=svc.cfg.worker.count,
+            started_at=svc.started_at,
+            now=svc.clock.now(),
+            clock_speed=getattr(svc.clock, "speed", 1.0),
+            clock_start_s=getattr(svc.clock, "start_s", None),
+        )
+        return JSONResponse(body.json_dict(), status_code=200 if db_ok else 503)
 
     @app.get("/metrics")
     def metrics(request: Request) -> Response:

@@ -206,3 +206,18 @@ class MeOut(View):
 
 class OkOut(View):
     ok: bool
+
+
+class HealthView(View):
+    """GET /healthz (503 with status `degraded` when the database does not answer)."""
+
+    status: str
+    database: bool
+    mqtt_connected: bool | None
+    forecast_model: str
+    worker: int
+    workers: int
+    started_at: float
+    now: float
+    clock_speed: float
+    clock_start_s: float | None
