@@ -77,14 +77,15 @@ class ZoneMetricsMessage(WireMessage):
         "'detections' (the detector's boxes on the frames it ran on; used where frames come too far apart "
         "to follow people, or the zone is too crowded for tracks) or 'density' (a crowd-counting network's "
         "density map carried most of the count: people packed too tightly for boxes; see density_weight). "
-        "Added in edge 0.2 ('density' in 0.3); absent means 'tracks'.",
+        "An optional addition to crowd.zone_metrics/1 ('density' added with the density map); absent means 'tracks'.",
     )
     density_weight: float = Field(
         default=0.0,
         ge=0,
         le=1,
         description="Share of the count carried by the density map, 0 to 1 (0: boxes or tracks alone; the map "
-        "weighs more the more the detector's boxes hide each other). Added in edge 0.3; absent means 0.",
+        "weighs more the more the detector's boxes hide each other). An optional addition to crowd.zone_metrics/1; "
+        "absent means 0.",
     )
 
 
