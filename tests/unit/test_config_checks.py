@@ -167,9 +167,12 @@ def test_repo_configs_find_their_files_from_any_folder(tmp_path: Path, monkeypat
     monkeypatch.chdir(tmp_path)
     pets = load(repo / "configs" / "pets09_s2l1.yaml")
     # Both sides resolved: ../shared may be a link to the data set's real folder.
-    assert Path(pets.camera.source).resolve() == (
-        repo.parent / "shared" / "data" / "pets09_s2l1" / "video" / ("vtest_PETS09-S2L1_View001_480x360.avi")
-    ).resolve()
+    assert (
+        Path(pets.camera.source).resolve()
+        == (
+            repo.parent / "shared" / "data" / "pets09_s2l1" / "video" / ("vtest_PETS09-S2L1_View001_480x360.avi")
+        ).resolve()
+    )
     demo_yaml = repo / "configs" / "demo" / "central.yaml"  # scripts/demo.py adds its zones
     demo = parse_central(yaml.safe_load(demo_yaml.read_text()), demo_yaml, base_dir=demo_yaml.parent)
     assert demo.site.basemap is not None and Path(demo.site.basemap).is_file()
