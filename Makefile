@@ -19,8 +19,8 @@ demo: setup
 	$(PY) -m scripts.demo $(DEMO_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check configio contract devtools edge forecasting central scripts tests
-	$(VENV)/bin/ruff format --check configio contract devtools edge forecasting central scripts tests
+	$(VENV)/bin/ruff check configio contract crowdsim devtools edge forecasting central scripts tests
+	$(VENV)/bin/ruff format --check configio contract crowdsim devtools edge forecasting central scripts tests
 	$(PY) -m scripts.check_imports
 
 typecheck: setup
@@ -30,8 +30,8 @@ unit: setup
 	$(VENV)/bin/pytest -q tests/unit
 
 test: setup models
-	$(VENV)/bin/ruff check configio contract devtools edge forecasting central scripts tests
-	$(VENV)/bin/ruff format --check configio contract devtools edge forecasting central scripts tests
+	$(VENV)/bin/ruff check configio contract crowdsim devtools edge forecasting central scripts tests
+	$(VENV)/bin/ruff format --check configio contract crowdsim devtools edge forecasting central scripts tests
 	$(PY) -m scripts.check_imports
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -ra tests
