@@ -7,6 +7,8 @@ so another site cannot make a logged-in browser change alerts.
 
 import asyncio
 import json
+import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +23,13 @@ from sqlalchemy import text
 
 from central import views
 from central.alerts import Action, ActionError
-from central.auth import Authenticator, RateLimiter, Session, can_change_alerts
+from central.auth import Authenticator, Session, can_change_alerts
 from central.clock import Clock
 from central.commands import OperatorStep
 from central.config import CentralConfig
 from central.evaluator import Evaluator
 from central.events import EventBus
+from central.login_throttle import LoginThrottle, ThrottleSettings, client_address
 from central.obs import Telemetry
 from central.read_model import region_summary
 from central.store import AlertNotFound, Store
@@ -37,6 +40,9 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 SESSION_COOKIE = "crowd_session"
 CSRF_COOKIE = "crowd_csrf"
 KEEPALIVE_S = 15.0
+# Who failed or was throttled, from where, for how long; never a password, and an unknown username only as
+# "<unknown user>" (a password typed into the username field must not land in the log).
+login_log = logging.getLogger("central.login")
 
 
 @dataclass
@@ -80,7 +86,17 @@ class RegionIn(BaseModel):
 
 def create_app(svc: Services) -> FastAPI:
     app = FastAPI(title="crowd-central", docs_url=None, redoc_url=None, openapi_url=None)
-    limiter = RateLimiter(svc.cfg.http.login_attempts_per_min)
+    lt = svc.cfg.http.login_throttle
+    throttle = LoginThrottle(
+        ThrottleSettings(
+            free_failures=lt.free_failures,
+            base_delay_s=lt.backoff_base_s,
+            max_delay_s=lt.backoff_max_s,
+            forget_after_s=lt.forget_after_s,
+            account_alarm_failures=lt.account_alarm_failures,
+        ),
+        set(svc.auth.users),
+    )
     auth_clock = svc.auth_clock or svc.clock
 
     def session_of(request: Request, allow_query: bool = False) -> tuple[Session, bool]:
@@ -151,14 +167,33 @@ def create_app(svc: Services) -> FastAPI:
     @app.post("/api/login")
     def login(body: LoginIn, request: Request, response: Response) -> views.LoginOut:
         now = auth_clock.now()
-        keys = [f"user:{body.username}", f"ip:{request.client.host if request.client else '?'}"]
-        if any(limiter.blocked(k, now) for k in keys):
-            raise HTTPException(429, "too many login attempts; wait a minute", headers={"Retry-After": "60"})
+        peer = request.client.host if request.client else None
+        client = client_address(peer, request.headers.getlist("x-forwarded-for"), svc.cfg.http.trusted_proxies)
+        who = {"user": throttle.account_key(body.username), "client": client}
+        verdict = throttle.check(client, body.username, now)
+        if not verdict.allowed:
+            wait = math.ceil(verdict.retry_after_s)
+            login_log.warning("login throttled", extra={"fields": {**who, "retry_after_s": wait}})
+            raise HTTPException(
+                429,
+                f"too many wrong passwords from this address for this account; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         user = svc.auth.check_password(body.username, body.password)
         if user is None:
-            for k in keys:
-                limiter.fail(k, now)
+            failure = throttle.failed(client, body.username, now)
+            fields = {**who, "failures": failure.failures, "locked_for_s": failure.locked_for_s}
+            if failure.locked_for_s > 0:
+                login_log.warning("login locked for this client and account", extra={"fields": fields})
+            else:
+                login_log.info("login failed", extra={"fields": fields})
+            if failure.account_alarm:
+                login_log.warning(
+                    "many failed logins for one account from all clients (not locked: see central/login_throttle.py)",
+                    extra={"fields": {"user": who["user"], "failures": failure.account_failures}},
+                )
             raise HTTPException(401, "wrong username or password")
+        throttle.succeeded(client, body.username)
         token, sess = svc.auth.issue(user, now)
         max_age = int(svc.cfg.http.token_ttl_s)
         secure = svc.cfg.http.cookie_secure

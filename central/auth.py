@@ -1,4 +1,4 @@
-"""API stage, auth: users, passwords (argon2), signed expiring tokens, login rate limiting and CSRF tokens (pure but for time)."""
+"""API stage, auth: users, passwords (argon2), signed expiring tokens and CSRF tokens (login throttling: login_throttle.py) (pure but for time)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import hmac
 import json
 import secrets
 import threading
-from collections import deque
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -108,31 +107,6 @@ class Authenticator:
             # Forget revocations of tokens that have expired anyway.
             for k in [k for k, exp in self._revoked.items() if exp < sess.expires_at - 2 * self.ttl_s]:
                 del self._revoked[k]
-
-
-class RateLimiter:
-    """At most `limit` failures per key in a sliding minute."""
-
-    def __init__(self, limit: int, window_s: float = 60.0) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, key: str, now_s: float) -> bool:
-        with self._lock:
-            q = self._hits.get(key)
-            if q is None:
-                return False
-            while q and q[0] <= now_s - self.window_s:
-                q.popleft()
-            return len(q) >= self.limit
-
-    def fail(self, key: str, now_s: float) -> None:
-        with self._lock:
-            self._hits.setdefault(key, deque()).append(now_s)
-            if len(self._hits) > 10_000:  # bound memory under a spray of usernames
-                self._hits.pop(next(iter(self._hits)))
 
 
 def can_change_alerts(role: str) -> bool:

@@ -7,6 +7,7 @@ is where a moving crowd gets uncomfortable and about 4 persons/m² is critical f
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from pathlib import Path
@@ -90,6 +91,22 @@ class DatabaseConfig(_Model):
     batch_ms: float = Field(default=50.0, gt=0, le=5000, description="Metric writes are batched this long.")
 
 
+class LoginThrottleConfig(_Model):
+    """Back-off per (client address, account); see central/login_throttle.py for why not per account."""
+
+    free_failures: int = Field(
+        default=5, ge=1, description="Wrong passwords from one client for one account before a wait."
+    )
+    backoff_base_s: float = Field(default=1.0, gt=0, description="First wait; doubles with each further failure.")
+    backoff_max_s: float = Field(default=300.0, gt=0, description="Longest wait.")
+    forget_after_s: float = Field(
+        default=900.0, gt=0, description="Failures are forgotten after this long without one."
+    )
+    account_alarm_failures: int = Field(
+        default=50, ge=1, description="Failures for one account from all clients in 10 min that log an alarm."
+    )
+
+
 class HttpConfig(_Model):
     host: str = Field(default="127.0.0.1", description="Listen address.")
     port: int = Field(default=8080, ge=0, le=65535, description="Listen port (0: do not serve HTTP).")
@@ -97,11 +114,26 @@ class HttpConfig(_Model):
     secret_env: str | None = Field(
         default=None, description="Env var holding the token-signing secret (share it between workers)."
     )
-    login_attempts_per_min: int = Field(default=10, ge=1, description="Failed logins per user/IP per minute.")
+    login_throttle: LoginThrottleConfig = Field(default_factory=lambda: LoginThrottleConfig())
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For names the client; "
+        "empty (default): the TCP peer is the client and the header is ignored.",
+    )
     cookie_secure: bool = Field(default=False, description="Mark cookies Secure (behind HTTPS).")
     metrics_public: bool = Field(
         default=False, description="Serve /metrics without a login (for a scraper on a private network)."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as err:
+                raise ValueError(f"{item!r} is not an IP address or network") from err
+        return v
 
 
 class UserConfig(_Model):

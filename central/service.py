@@ -124,21 +124,28 @@ class CentralService:
         self.start()
         try:
             if self.cfg.http.port:
-                config = uvicorn.Config(
-                    self.app,
-                    host=self.cfg.http.host,
-                    port=self.cfg.http.port,
-                    log_config=None,
-                    access_log=False,
-                    timeout_graceful_shutdown=3,
-                    lifespan="off",
-                )
-                server = _Server(config, self.bus)
+                server = _Server(uvicorn_config(self.app, self.cfg.http.host, self.cfg.http.port), self.bus)
                 server.run()
             else:
                 _wait_for_signal()
         finally:
             self.stop()
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How central serves HTTP (the tests serve with it too, so they see what production sees)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; central decides
+        # (http.trusted_proxies, default none) because login throttling is keyed on the client.
+        proxy_headers=False,
+        timeout_graceful_shutdown=3,
+        lifespan="off",
+    )
 
 
 def clock_from_config(cfg: CentralConfig) -> Clock:

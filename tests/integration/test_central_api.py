@@ -1,8 +1,9 @@
-"""The HTTP API on real SQLite and PostgreSQL and a real uvicorn server: login, roles, CSRF, rate limit, reads, live events."""
+"""The HTTP API on real SQLite and PostgreSQL and a real uvicorn server: login, roles, CSRF, login throttling, reads, live events."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 from central.auth import hash_password
 from central.clock import FakeClock
 from central.patrols import PatrolPosition
-from central.service import CentralService
+from central.service import CentralService, uvicorn_config
 from central.store import MetricRow
 from tests.support.central_harness import ZONE_A, base_config, wait_for
 from tests.support.mosquitto import free_port
@@ -32,7 +33,7 @@ USERS = [
 
 @pytest.fixture
 def svc(db_url: str) -> Iterator[CentralService]:
-    cfg = base_config(db_url, users=USERS, http={"login_attempts_per_min": 5})
+    cfg = base_config(db_url, users=USERS, http={"login_throttle": {"free_failures": 5}})
     s = CentralService(cfg, clock=FakeClock(T0 + 300), with_mqtt=False)
     s.start()
     yield s
@@ -192,7 +193,7 @@ def test_reading_zones_alerts_site_history_region_and_patrols(svc: CentralServic
 @pytest.fixture
 def served(svc: CentralService) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(svc.app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    server = uvicorn.Server(uvicorn_config(svc.app, "127.0.0.1", port))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     wait_for(lambda: server.started, 10, "uvicorn")
@@ -229,6 +230,69 @@ def test_live_events_stream_zone_and_alert_events(svc: CentralService, served: s
     zone = next(d for n, d in got if n == "zone")
     assert alert["zone"] == "za" and alert["kind"] in ("current", "forecast") and alert["state"] == "open"
     assert zone["id"] == "za" and zone["latest"]["density"] == 1.5
+
+
+def _from(address: str, url: str) -> httpx.Client:
+    """A client whose connections leave from `address` (127.0.0.2 is loopback too): another machine to central."""
+    return httpx.Client(base_url=url, transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def test_a_wrong_password_storm_from_one_client_leaves_another_able_to_log_in(
+    svc: CentralService, served: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="central.login")
+    assert isinstance(svc.clock, FakeClock)
+    attacker, console = _from("127.0.0.2", served), _from("127.0.0.1", served)
+    codes = [
+        attacker.post("/api/login", json={"username": "olga", "password": f"bad{i}"}).status_code for i in range(5)
+    ]
+    assert codes == [401] * 5  # the fifth failure starts the back-off
+    waits = []
+    for i in range(3):
+        r = attacker.post("/api/login", json={"username": "olga", "password": "operator-pw"})
+        assert r.status_code == 429  # even the right password waits: no guessing while locked
+        waits.append(int(r.headers["Retry-After"]))
+        svc.clock.advance(waits[-1])
+        assert attacker.post("/api/login", json={"username": "olga", "password": f"again{i}"}).status_code == 401
+    assert waits == [1, 2, 4]  # back-off grows
+    assert attacker.post("/api/login", json={"username": "olga", "password": "operator-pw"}).status_code == 429
+    # The operator at her own console is not locked out, and the attacker's address may still try other accounts.
+    r = console.post("/api/login", json={"username": "olga", "password": "operator-pw"})
+    assert r.status_code == 200 and r.json()["username"] == "olga"
+    assert attacker.post("/api/login", json={"username": "vera", "password": "viewer-pw"}).status_code == 200
+    logged = [(rec.getMessage(), getattr(rec, "fields", {})) for rec in caplog.records if rec.name == "central.login"]
+    locks = [f for m, f in logged if m.startswith("login locked")]
+    assert [f["locked_for_s"] for f in locks] == [1, 2, 4, 8]
+    assert all(f["client"] == "127.0.0.2" and f["user"] == "olga" for f in locks)
+    throttled = [f for m, f in logged if m == "login throttled"]
+    assert len(throttled) == 4 and throttled[0] == {"user": "olga", "client": "127.0.0.2", "retry_after_s": 1}
+    assert "operator-pw" not in caplog.text and "bad0" not in caplog.text  # never a password
+    attacker.close()
+    console.close()
+
+
+def test_forwarded_for_names_the_client_only_behind_a_trusted_proxy(db_url: str) -> None:
+    trusting = {"login_throttle": {"free_failures": 2}, "trusted_proxies": ["127.0.0.1"]}
+    for http, other_client_code in (({"login_throttle": {"free_failures": 2}}, 429), (trusting, 200)):
+        s = CentralService(base_config(db_url, users=USERS, http=http), clock=FakeClock(T0), with_mqtt=False)
+        s.start()
+        try:
+            c = TestClient(s.app, client=("127.0.0.1", 50000))  # the proxy's address
+            for i in range(3):
+                c.post(
+                    "/api/login",
+                    json={"username": "olga", "password": f"x{i}"},
+                    headers={"X-Forwarded-For": "198.51.100.7"},
+                )
+            ok = {"username": "olga", "password": "operator-pw"}
+            assert c.post("/api/login", json=ok, headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 429
+            # Untrusted: a forged header does not escape the back-off. Trusted: another client behind the proxy.
+            assert (
+                c.post("/api/login", json=ok, headers={"X-Forwarded-For": "198.51.100.8"}).status_code
+                == other_client_code
+            )
+        finally:
+            s.stop()
 
 
 def test_cameras_carry_the_position_the_config_gives_them(db_url: str) -> None:

@@ -1,4 +1,4 @@
-"""Central's config (errors name the key) and auth pieces (argon2, signed expiring tokens, rate limit)."""
+"""Central's config (errors name the key) and auth pieces (argon2, signed expiring tokens; login throttling: test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from central.auth import Authenticator, RateLimiter, User, hash_password, users_from_config, verify_password
+from central.auth import Authenticator, User, hash_password, users_from_config, verify_password
 from central.config import ConfigError, load, parse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,12 +93,3 @@ def test_a_token_dies_with_its_users_role_change() -> None:
     token, _ = auth.issue(auth.users["olga"], 1000.0)
     auth.users["olga"] = User("olga", "viewer", auth.users["olga"].password_hash)
     assert auth.verify(token, 1001.0) is None
-
-
-def test_rate_limiter_blocks_after_the_limit_for_a_minute() -> None:
-    rl = RateLimiter(limit=3)
-    for t in (0.0, 1.0, 2.0):
-        assert not rl.blocked("ip:1", t)
-        rl.fail("ip:1", t)
-    assert rl.blocked("ip:1", 3.0) and not rl.blocked("ip:2", 3.0)
-    assert not rl.blocked("ip:1", 61.0)
