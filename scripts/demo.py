@@ -33,7 +33,8 @@ from central.playback.mqtt import MqttPublisher
 from central.playback.runner import play
 from central.playback.scenario import load as load_scenario
 from edge.config import load as load_edge
-from scripts.stack import Api, Central, Child, StackError, free_port, spawn, start_central, start_mosquitto
+from scripts.stack import Api, Central, StackError, free_port, spawn, start_central, start_mosquitto
+from scripts.supervisor import DemoLog, Supervisor
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -41,6 +42,7 @@ DEMO = REPO / "configs" / "demo"
 PETS_VIDEO = SHARED / "pets09_s2l1" / "video" / "vtest_PETS09-S2L1_View001_480x360.avi"
 DEMO_PASSWORD = "demo"  # localhost only; printed for the newcomer
 PASSWORD_ENV = "CROWD_DEMO_PASSWORD"
+EDGE_RESTARTS = 3  # a crashed edge comes back this often; the broker or central dying stops the demo
 
 
 @dataclass(frozen=True)
@@ -150,42 +152,63 @@ def port_free(port: int) -> bool:
 
 
 class Stack:
-    """Everything the demo started, stopped in reverse order."""
+    """Everything the demo started, watched by a supervisor and stopped in reverse order."""
 
-    def __init__(self) -> None:
-        self.children: list[Child] = []
+    def __init__(self, say: DemoLog) -> None:
+        self.say = say
+        self.supervisor = Supervisor(say)
         self.stop = threading.Event()
         self.replay: threading.Thread | None = None
+        self.watcher: threading.Thread | None = None
+
+    def watch_children(self) -> None:
+        self.watcher = threading.Thread(target=self.supervisor.run, args=(self.stop,), name="supervisor", daemon=True)
+        self.watcher.start()
 
     def close(self) -> None:
         self.stop.set()
         if self.replay is not None:
             self.replay.join(10)
-        for child in reversed(self.children):
+        if self.watcher is not None:  # first, so that the children stopped below are not reported as deaths
+            self.watcher.join(30)
+        for child in reversed(self.supervisor.children()):
             child.stop()
 
 
-def watch(api: Api, clock: ScaledClock, origin: list[float], stop: threading.Event, until: float | None) -> None:
-    """Print each alert as it opens or changes level, until stopped or `until` (monotonic)."""
+def alert_changes(alerts: list[dict[str, Any]], seen: dict[str, str], origin: float) -> list[str]:
+    """A line per alert that opened or changed level or state since `seen` (updated), in the order they happened.
+
+    Ordered by the time of the change (`opened_at` for a new alert, `updated_at` for a change), not by the
+    alert's opening time, which printed an escalation among the alerts of the minute it first opened.
+    """
+    out: list[tuple[float, str]] = []
+    for a in alerts:
+        key = f"{a['level']}/{a['state']}"
+        if a["kind"] == "stale" or seen.get(a["id"]) == key:
+            continue
+        near = ", ".join(f"{p['id']} {p['distance_m']:.0f} m" for p in a["patrols"][:2]) or "none"
+        if a["id"] in seen:
+            at = float(a["updated_at"])
+            text = f"{a['kind']} alert in {a['zone']} now {a['level']} ({a['state']}), changed at"
+        else:
+            at = float(a["opened_at"])
+            text = f"{a['kind']} {a['level']} alert in {a['zone']} ({a['state']}), opened at"
+        seen[a["id"]] = key
+        out.append((at, f"{text} {(at - origin) / 60:.1f} min; nearest patrols: {near}"))
+    return [line for _, line in sorted(out, key=lambda x: x[0])]
+
+
+def watch(api: Api, say: DemoLog, origin: float, stop: threading.Event, until: float | None) -> None:
+    """Print each alert as it opens or changes level or state, until stopped or `until` (monotonic)."""
     seen: dict[str, str] = {}
     while not stop.is_set() and (until is None or time.monotonic() < until):
         try:
             alerts = api.alerts()
         except Exception as err:  # central restarting or gone: say so, keep trying
-            print(f"demo: cannot read alerts: {err}", flush=True)
+            say(f"cannot read alerts: {err}")
             alerts = []
-        for a in sorted(alerts, key=lambda a: a["opened_at"]):
-            key = f"{a['level']}/{a['state']}"
-            if a["kind"] == "stale" or seen.get(a["id"]) == key:
-                continue
-            seen[a["id"]] = key
-            minute = (a["opened_at"] - origin[0]) / 60 if origin else 0.0
-            near = ", ".join(f"{p['id']} {p['distance_m']:.0f} m" for p in a["patrols"][:2]) or "none"
-            print(
-                f"demo: [{minute:5.1f} min] {a['kind']} {a['level']} alert in {a['zone']} ({a['state']}); "
-                f"nearest patrols: {near}",
-                flush=True,
-            )
+        for line in alert_changes(alerts, seen, origin):
+            say(line)
         stop.wait(2.0)
 
 
@@ -198,7 +221,8 @@ def run_stack(args: argparse.Namespace) -> int:
         q.unlink()
     built = build(load_scenario(DEMO / "scenario.yaml"), base_dir=DEMO, start_epoch=time.time())
     plans = plan_edges(args, out)
-    stack = Stack()
+    say = DemoLog()
+    stack = Stack(say)
 
     def on_signal(_sig: int, _frame: object) -> None:
         stack.stop.set()
@@ -207,7 +231,7 @@ def run_stack(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         broker, mqtt_port = start_mosquitto(out / "mosquitto")
-        stack.children.append(broker)
+        stack.supervisor.add(broker, essential=True)
         http_port = args.http_port if args.http_port and port_free(args.http_port) else free_port()
         start = time.time()
         central: Central = start_central(
@@ -218,23 +242,28 @@ def run_stack(args: argparse.Namespace) -> int:
             speed=args.speed,
             clock_start_s=start,
         )
-        stack.children.append(central.child)
+        stack.supervisor.add(central.child, essential=True)
         clock = ScaledClock(start, args.speed)
+        # Scenario second 0 is central time `start` + the first record's offset, as runner.play computes it.
+        origin = clock.at(time.time()) - (min(r.received_at for r in built.records()) - built.start_epoch)
+        say.set_clock(lambda: (clock.now() - origin) / 60)
         for i, plan in enumerate(plans):
             argv = [sys.executable, "-m", "scripts.demo_edge", str(plan.config), "--source", plan.video]
             argv += ["--speed", repr(args.speed), "--clock-start", repr(start), "--port", str(mqtt_port)]
             argv += ["--queue", str(out / f"edge-{i}.sqlite"), "--site", built.scenario.site.id]
-            stack.children.append(spawn(f"edge {plan.label}", argv, out / f"edge-{i}.log"))
-            print(f"demo: edge on {plan.label} ({plan.video})", flush=True)
-        origin: list[float] = []
+            stack.supervisor.add(spawn(f"edge {plan.label}", argv, out / f"edge-{i}.log"), restarts=EDGE_RESTARTS)
+            say(f"edge on {plan.label} ({plan.video})")
+        stack.watch_children()
 
         def replay() -> None:
-            with MqttPublisher("127.0.0.1", mqtt_port) as pub:
-                result = play(built, pub, clock, stop=stack.stop)
-            print(f"demo: scenario finished ({result.stats.sent} messages); Ctrl-C stops the demo", flush=True)
+            try:
+                with MqttPublisher("127.0.0.1", mqtt_port) as pub:
+                    result = play(built, pub, clock, stop=stack.stop)
+            except Exception as err:  # a dead thread would otherwise be as silent as a dead process was
+                say(f"scenario replay failed: {err!r}; the patrols and the market square stop here")
+                return
+            say(f"scenario finished ({result.stats.sent} messages); Ctrl-C stops the demo")
 
-        # Scenario second 0 is central time `start` + the first record's offset, as runner.play computes it.
-        origin.append(clock.at(time.time()) - (min(r.received_at for r in built.records()) - built.start_epoch))
         stack.replay = threading.Thread(target=replay, name="scenario", daemon=True)
         stack.replay.start()
         print(
@@ -246,9 +275,9 @@ def run_stack(args: argparse.Namespace) -> int:
         )
         api = Api(central.url, "operator", DEMO_PASSWORD)
         until = None if args.duration is None else time.monotonic() + args.duration
-        watch(api, clock, origin, stack.stop, until)
+        watch(api, say, origin, stack.stop, until)
         api.close()
-        return 0
+        return 1 if stack.supervisor.failed.is_set() else 0
     except StackError as err:
         print(f"demo: {err}", file=sys.stderr)
         return 2

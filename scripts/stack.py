@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -45,6 +47,10 @@ class Child:
             return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
         except OSError:
             return ""
+
+    def restart(self) -> Child:
+        """The same command again, its output appended to the same log (the old process must have exited)."""
+        return spawn(self.name, self.argv, self.log_path, self.env)
 
     def stop(self, timeout_s: float = 10.0) -> int | None:
         """SIGTERM to the child's process group, wait, then SIGKILL; returns the exit status."""
@@ -67,7 +73,7 @@ def spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None
     # A new session: Ctrl-C in the terminal reaches only the supervisor, which stops the children in order.
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=full_env, start_new_session=True)
     log.close()
-    return Child(name, proc, log_path)
+    return Child(name, proc, log_path, list(argv), dict(env or {}))
 
 
 def start_mosquitto(workdir: Path, port: int | None = None) -> tuple[Child, int]:

@@ -41,6 +41,18 @@ def _wait_line(lines: list[str], pattern: re.Pattern[str], timeout_s: float) -> 
     raise AssertionError(f"no line matching {pattern.pattern!r}:\n{''.join(lines)}")
 
 
+def _edge_pid(tmp_path: Path) -> int:
+    """The demo's edge process: the one whose command line names this test's work folder."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"scripts.demo_edge" in cmd and any(str(tmp_path).encode() in part for part in cmd):
+            return int(proc.name)
+    raise AssertionError("no edge process found")
+
+
 def _both_alerts(api: Api) -> tuple[dict[str, Any], dict[str, Any]] | None:
     market = [a for a in api.alerts() if a["zone"] == "market"]
     forecast = [a for a in market if a["kind"] == "forecast"]
@@ -86,12 +98,19 @@ def test_demo_forecast_alert_precedes_current_alert_and_ctrl_c_stops_all(tmp_pat
         edge_zones = [z for z in api.get("/api/zones") if z["camera"] != "stream1"]
         assert edge_zones and any(z["latest"] is not None for z in edge_zones), edge_zones
         api.close()
+        # A crashed edge is reported (name, status, log tail) and restarted (issue 16, point 8).
+        os.kill(_edge_pid(tmp_path), signal.SIGKILL)
+        _wait_line(lines, re.compile(r"edge .* died: killed by SIGKILL"), 15)
+        _wait_line(lines, re.compile(r"restarted edge .*\(restart 1 of \d+"), 15)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0, "".join(lines)
     out = "".join(lines)
     assert "demo: stopped" in out
+    assert out.count(" died: ") == 1, out  # the children stopped on Ctrl-C are not reported as deaths
+    stamps = [float(m.group(1)) for m in re.finditer(r"^demo: \[\s*(-?[\d.]+) min\]", out, re.M)]
+    assert stamps and stamps == sorted(stamps), out  # the demo's lines in time order
     # Every child is gone: nothing answers on the console's port any more.
     with pytest.raises(httpx.HTTPError):
         httpx.get(url + "/healthz", timeout=2.0)
