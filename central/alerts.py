@@ -1,7 +1,8 @@
 """Rules stage, state machine (pure): alert rules as (state, condition, now) -> (state, events).
 
 One `RuleState` per (zone, kind). A condition must hold for `pending_s` (data time) before an alert
-opens; a rise in level must hold as long before the same alert escalates; the alert clears only after
+opens; a rise in level must hold as long before the same alert escalates (and re-opens it, acknowledged or
+not); the alert clears only after
 the value stayed below the lower clear level for `keep_firing_s` (hysteresis). There is at most one
 open alert per zone and kind. An operator resolving an alert whose condition still holds suppresses
 new ones of that kind until the condition has cleared, so a resolved alert does not reopen at once.
@@ -200,9 +201,12 @@ def _while_open(
     if cond.level is not None and _RANK[cond.level] > _RANK[alert.level]:
         rise_since = state.rise_since_s if state.rise_since_s is not None else now_s
         if now_s - rise_since >= timing.pending_s:
+            # An operator acknowledged (or assigned) the lower level, not this one: the escalated alert
+            # needs attention again, so it re-opens and must be acknowledged anew (the patrol stays assigned).
             updated = replace(
                 updated,
                 level=cond.level,
+                state="open",
                 threshold=cond.threshold,
                 message=cond.message or updated.message,
                 updated_at_s=now_s,

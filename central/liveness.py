@@ -50,6 +50,7 @@ class CameraRuntime:
     processed_fps: float | None = None
     capture_fps: float | None = None
     announced_at: float | None = None  # when this camera was last stored and sent to the console
+    announced_state: str | None = None  # the state (stale included) the console was last sent
 
 
 class CameraLiveness:
@@ -117,7 +118,19 @@ class CameraLiveness:
             self.store.upsert_camera(_row(cam), now)
         except Exception:
             log.exception("could not store camera %s", cam.camera)
-        self.bus.publish("camera", self.view(cam, now).json_dict())
+        self._announce(cam, now)
+
+    def _announce(self, cam: CameraRuntime, now: float) -> None:
+        view = self.view(cam, now)
+        cam.announced_state = view.state
+        self.bus.publish("camera", view.json_dict())
+
+    def announce_changes(self, now: float) -> None:
+        """Send the console each camera whose state changed without a message, i.e. went silent: no
+        message arrives to say so, and the page must not keep showing a dead camera online."""
+        for cam in list(self.cameras.values()):
+            if cam.announced_state is not None and self.view(cam, now).state != cam.announced_state:
+                self._announce(cam, now)
 
     def stale(self, cam: CameraRuntime, now: float) -> tuple[bool, str]:
         if cam.state in ("offline", "stopped"):
@@ -129,7 +142,12 @@ class CameraLiveness:
     # -- read side -----------------------------------------------------------------------------------
     def view(self, cam: CameraRuntime, now: float) -> views.CameraView:
         stale, _ = self.stale(cam, now)
-        return views.camera_view(_row(cam), stale and cam.state == "online", self._pos.get((cam.site, cam.camera)))
+        return views.camera_view(
+            _row(cam),
+            stale and cam.state == "online",
+            self._pos.get((cam.site, cam.camera)),
+            stale_after_s=self.cfg.alerts.camera_stale_s,
+        )
 
     def views(self, now: float) -> list[views.CameraView]:
         known = dict(self.cameras)

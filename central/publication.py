@@ -86,7 +86,8 @@ class Publication:
         for zr in zones.values():
             for st in zr.rules.values():
                 a = st.alert
-                if a is None or not self.patrols.moved(a.id, a.zone):
+                # A stale-camera alert lists no patrols (read_model.alert_view): nothing to follow.
+                if a is None or a.kind == "stale" or not self.patrols.moved(a.id, a.zone):
                     continue
                 try:
                     stored = self.store.get_alert(a.id)

@@ -32,7 +32,8 @@ class ReadModel:
         return [self.zone_view(zid) for zid in list(self._zones)]
 
     def alert_view(self, a: al.Alert) -> AlertView:
-        return views.alert_view(a, self.patrols.nearest(a.zone))
+        # A silent camera is for the technicians, not the patrols: no nearest patrols on it.
+        return views.alert_view(a, [] if a.kind == "stale" else self.patrols.nearest(a.zone))
 
     def patrols_view(self) -> list[views.PatrolView]:
         return self.patrols.views()

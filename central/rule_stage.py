@@ -121,18 +121,30 @@ class RuleStage:
 
     # -- cameras -----------------------------------------------------------------------------------
     def check_cameras(self, now: float) -> None:
+        """One `stale` alert per silent camera, not one per zone: it is carried by the camera's first zone
+        (by id, so every worker picks the same one and only its owner raises it) and names the others."""
         self.liveness.checked(now)
+        self.liveness.announce_changes(now)
         site = self.liveness.registry.site
-        for zr in self._zones.values():
-            if not zr.owned:
+        by_camera: dict[str, list[ZoneRuntime]] = {}
+        for zr in sorted(self._zones.values(), key=lambda z: z.zone.id):
+            by_camera.setdefault(zr.zone.camera, []).append(zr)
+        for camera, zones in by_camera.items():
+            carrier, others = zones[0], zones[1:]
+            for zr in others:
+                # A per-zone stale alert from before this rule (restored from the store) clears now.
+                if zr.owned and "stale" in zr.rules:
+                    self.step(zr, "stale", rules.camera_stale(False, camera, ""), now)
+            if not carrier.owned:
                 continue
-            cam = self.liveness.get(site, zr.zone.camera)
-            if cam is None or (cam.last_seen_wall is None and "stale" not in zr.rules):
+            cam = self.liveness.get(site, camera)
+            if cam is None or (cam.last_seen_wall is None and "stale" not in carrier.rules):
                 continue
             stale, reason = self.liveness.stale(cam, now)
-            if not stale and zr.latest is not None and zr.latest.stale:
+            if not stale and any(zr.latest is not None and zr.latest.stale for zr in zones):
                 stale, reason = True, "reports no frames"
-            self.step(zr, "stale", rules.camera_stale(stale, cam.camera, reason), now)
+            names = ", ".join(zr.zone.name for zr in zones)
+            self.step(carrier, "stale", rules.camera_stale(stale, camera, f"{reason} (zones: {names})"), now)
 
     # -- operators ---------------------------------------------------------------------------------
     def merge_operator_steps(self) -> None:

@@ -80,6 +80,9 @@ class PatrolView(View):
 class CameraView(View, CameraRow):
     """A camera's stored row (its state `stale` where an online camera went silent) and its position."""
 
+    # Central's silence limit: between two announcements the page ages `last_seen` on central's clock
+    # and calls an online camera stale past this, as central does.
+    stale_after_s: float | None = None
     lon: float | None = None  # only where the config gives the camera's position
     lat: float | None = None
 
@@ -148,10 +151,14 @@ def patrol_view(latest: PatrolPosition, track: Sequence[PatrolPosition], stale: 
     )
 
 
-def camera_view(c: CameraRow, stale: bool, lon_lat: tuple[float, float] | None = None) -> CameraView:
+def camera_view(
+    c: CameraRow, stale: bool, lon_lat: tuple[float, float] | None = None, stale_after_s: float | None = None
+) -> CameraView:
     lon, lat = lon_lat if lon_lat is not None else (None, None)
     state = "stale" if stale and c.state == "online" else c.state
-    return CameraView.model_validate({**c.model_dump(), "state": state, "lon": lon, "lat": lat})
+    return CameraView.model_validate(
+        {**c.model_dump(), "state": state, "lon": lon, "lat": lat, "stale_after_s": stale_after_s}
+    )
 
 
 class HistoryView(View):

@@ -41,8 +41,9 @@ class AlertTables(StoreBase):
         return True
 
     def update_alert_from_rules(self, alert: Alert, step: AuditStep | None) -> bool:
-        """Write the columns the rules own (never state or assignment, which operators own)."""
-        values = {
+        """Write the columns the rules own (never assignment, which operators own; the state only where an
+        escalation re-opens an acknowledged alert, see alerts.evaluate)."""
+        values: dict[str, Any] = {
             "level": alert.level,
             "value": alert.value,
             "threshold": alert.threshold,
@@ -51,6 +52,8 @@ class AlertTables(StoreBase):
             "probability": alert.probability,
             "updated_at": alert.updated_at_s,
         }
+        if step is not None and step.action == "escalated":
+            values["state"] = "open"
         with self.db.begin() as conn:
             res = conn.execute(
                 update(s.alerts)

@@ -1,23 +1,40 @@
-// The alert list and the critical-alert alarm (flashing banner + generated beep, with a mute that
-// survives reloads).
+// The alert list: open crowd alerts first, most severe and most recent attention on top; stale-camera
+// alerts below them (a dead camera is for technicians and must not push a crowd alert off the screen).
+// The alarm lives in alarm.js (re-exported here for the module tests).
 
+import { KIND_LABEL } from "./alarm.js";
 import { nowS } from "./clock.js";
 import { $, clear, formatAge, formatClock, formatDistance, h } from "./dom.js";
 
-const KIND_LABEL = {
-  current: "Over threshold now",
-  forecast: "Forecast",
-  stop_and_go: "Stop-and-go",
-  stale: "Stale camera",
-};
+export { Alarm } from "./alarm.js";
+
 const OPEN_STATES = new Set(["open", "acknowledged", "assigned"]);
-const MUTE_KEY = "crowd.console.mute";
 
 export const isOpen = (alert) => OPEN_STATES.has(alert.state);
 
+/** When the alert last asked for attention: its opening, or its latest escalation. */
+export function attentionAt(alert) {
+  const steps = (alert.history || []).filter((step) => step.action === "escalated");
+  return steps.length ? Math.max(alert.opened_at, ...steps.map((step) => step.at)) : alert.opened_at;
+}
+
+/** An escalation re-opened an alert an operator had already taken: it must be acknowledged again. */
+export function reopened(alert) {
+  const history = alert.history || [];
+  const last = history.map((step) => step.action).lastIndexOf("escalated");
+  return alert.state === "open" && last > 0 && history.slice(0, last).some((step) => step.action === "acknowledged" || step.action === "assigned");
+}
+
 function rank(alert) {
-  // Open before closed, critical before warning, untouched before taken, newest first.
-  return [isOpen(alert) ? 0 : 1, alert.level === "critical" ? 0 : 1, alert.state === "open" ? 0 : 1, -alert.opened_at];
+  // Open before closed, crowd before stale cameras, critical before warning, untouched before taken,
+  // latest attention (opening or escalation) first: an escalated alert comes back to the top.
+  return [
+    isOpen(alert) ? 0 : 1,
+    alert.kind === "stale" ? 1 : 0,
+    alert.level === "critical" ? 0 : 1,
+    alert.state === "open" ? 0 : 1,
+    -attentionAt(alert),
+  ];
 }
 
 function compare(a, b) {
@@ -85,9 +102,13 @@ export class AlertList {
   card(alert, now) {
     const { ctx } = this;
     const stateText =
-      alert.state === "assigned" && alert.assigned_patrol ? `assigned to ${ctx.patrolName(alert.assigned_patrol)}` : alert.state;
+      alert.state === "assigned" && alert.assigned_patrol
+        ? `assigned to ${ctx.patrolName(alert.assigned_patrol)}`
+        : reopened(alert)
+          ? "escalated — acknowledge again"
+          : alert.state;
     const li = h("li", {
-      class: `alert alert-${alert.level} alert-state-${alert.state} alert-kind-${alert.kind}`,
+      class: `alert alert-${alert.level} alert-state-${alert.state} alert-kind-${alert.kind}${reopened(alert) ? " alert-reopened" : ""}`,
       "data-alert": alert.id,
       "data-kind": alert.kind,
       "data-state": alert.state,
@@ -126,7 +147,7 @@ export class AlertList {
         ul.append(row);
       }
       li.append(ul);
-    } else if (isOpen(alert)) {
+    } else if (isOpen(alert) && alert.kind !== "stale") {
       li.append(h("p", { class: "alert-message", text: "No patrol position known." }));
     }
 
@@ -139,102 +160,5 @@ export class AlertList {
     if (last && last.by) actions.append(h("span", { class: "by", text: `${last.action} by ${last.by}` }));
     li.append(actions);
     return li;
-  }
-}
-
-/** Flash + sound for critical alerts the operator has not seen yet. */
-export class Alarm {
-  constructor() {
-    this.banner = $("critical-banner");
-    this.text = $("critical-text");
-    this.muteButton = $("mute");
-    this.pending = new Map(); // alert id -> alert, critical and not yet seen
-    this.known = new Set(); // ids already alarmed once, so a refetch does not ring again
-    this.audio = null;
-    this.timer = null;
-    this.muted = localStorage.getItem(MUTE_KEY) === "1";
-    this.showMute();
-    this.muteButton.addEventListener("click", () => {
-      this.muted = !this.muted;
-      localStorage.setItem(MUTE_KEY, this.muted ? "1" : "0");
-      this.showMute();
-      this.unlock();
-    });
-    $("critical-seen").addEventListener("click", () => this.seen());
-    // Browsers only start audio after a user gesture: take the first one we get.
-    window.addEventListener("pointerdown", () => this.unlock(), { once: true });
-    window.addEventListener("keydown", () => this.unlock(), { once: true });
-  }
-
-  showMute() {
-    this.muteButton.textContent = this.muted ? "Sound: muted" : "Sound: on";
-    this.muteButton.setAttribute("aria-pressed", String(this.muted));
-    this.muteButton.classList.toggle("muted", this.muted);
-  }
-
-  unlock() {
-    try {
-      if (!this.audio) this.audio = new AudioContext();
-      if (this.audio.state === "suspended") this.audio.resume();
-    } catch {
-      this.audio = null;
-    }
-  }
-
-  /** Called for every alert seen (fetch or event). */
-  consider(alert, zoneName) {
-    const ringing = alert.level === "critical" && alert.state === "open";
-    if (ringing && !this.known.has(alert.id)) {
-      this.known.add(alert.id);
-      this.pending.set(alert.id, { alert, zoneName });
-      this.ring();
-    } else if (!ringing && this.pending.has(alert.id)) {
-      this.pending.delete(alert.id);
-    }
-    this.show();
-  }
-
-  show() {
-    if (this.pending.size === 0) {
-      this.banner.hidden = true;
-      clearInterval(this.timer);
-      this.timer = null;
-      return;
-    }
-    const items = [...this.pending.values()];
-    const first = items[items.length - 1];
-    const more = items.length > 1 ? ` (+${items.length - 1} more)` : "";
-    this.text.textContent = `CRITICAL: ${KIND_LABEL[first.alert.kind] || first.alert.kind} in ${first.zoneName}${more}`;
-    this.banner.hidden = false;
-  }
-
-  ring() {
-    this.beep();
-    if (!this.timer) this.timer = setInterval(() => this.beep(), 8000);
-  }
-
-  seen() {
-    this.pending.clear();
-    this.show();
-  }
-
-  beep() {
-    document.body.dataset.alarms = String(Number(document.body.dataset.alarms || 0) + 1);
-    if (this.muted || !this.audio || this.audio.state !== "running") return;
-    const ctx = this.audio;
-    const start = ctx.currentTime + 0.02;
-    // Three short two-tone pulses: distinct from any system sound, generated so no file is needed.
-    for (let i = 0; i < 3; i++) {
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      osc.type = "square";
-      osc.frequency.setValueAtTime(i % 2 ? 660 : 880, start + i * 0.22);
-      gain.gain.setValueAtTime(0.0001, start + i * 0.22);
-      gain.gain.exponentialRampToValueAtTime(0.2, start + i * 0.22 + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, start + i * 0.22 + 0.18);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(start + i * 0.22);
-      osc.stop(start + i * 0.22 + 0.2);
-    }
   }
 }

@@ -5,6 +5,7 @@ import { api, ApiError, connectEvents, cookie, login, logout, setUnauthorizedHan
 import { renderZoneChart } from "./chart.js";
 import { nowS, serverClock } from "./clock.js";
 import { $ } from "./dom.js";
+import { camerasNow, silentCameras, zoneAsShown } from "./liveness.js";
 import { SiteMap } from "./map.js";
 import { losLetters } from "./palette.js";
 import { renderCameras, renderLegend, renderRegionError, renderRegionResult, renderZoneFigures, tickCameras } from "./panels.js";
@@ -32,6 +33,30 @@ let map = null;
 let alertList = null;
 let alarm = null;
 let redrawPending = false;
+let cameraStatesShown = ""; // the camera states last drawn, to redraw when one goes silent between events
+
+/** Cameras and zones as they are now on central's clock (silent cameras' zones greyed, see liveness.js). */
+function liveView() {
+  const cameras = camerasNow([...state.cameras.values()], nowS());
+  const silent = silentCameras(cameras);
+  const zones = new Map([...state.zones.values()].map((zone) => [zone.id, zoneAsShown(zone, silent)]));
+  return { cameras, zones };
+}
+
+const cameraStates = (cameras) => cameras.map((c) => `${c.site}/${c.camera}:${c.state}`).join(",");
+
+/** A current-level alert in a zone that already had a forecast alert: the forecast came true. */
+function fromForecast(alert) {
+  if (alert.kind !== "current") return false;
+  for (const other of state.alerts.values()) {
+    if (other.zone === alert.zone && other.kind === "forecast" && isOpen(other) && other.opened_at <= alert.opened_at) return true;
+  }
+  return false;
+}
+
+function consider(alert) {
+  alarm.consider(alert, zoneName(alert.zone), { fromForecast: fromForecast(alert) });
+}
 
 function showLogin(message) {
   if (state.stopEvents) state.stopEvents();
@@ -50,21 +75,23 @@ function redraw() {
     redrawPending = false;
     const alerts = [...state.alerts.values()];
     const alertZones = new Set(alerts.filter(isOpen).map((a) => a.zone));
+    const { cameras, zones } = liveView();
+    cameraStatesShown = cameraStates(cameras);
     map.update({
-      zones: [...state.zones.values()],
-      cameras: [...state.cameras.values()],
+      zones: [...zones.values()],
+      cameras,
       patrols: [...state.patrols.values()],
       alertZones,
       selectedZone: state.selectedZone,
     });
     alertList.render(alerts);
-    renderCameras([...state.cameras.values()]);
-    drawDetail();
+    renderCameras(cameras);
+    drawDetail(zones);
   });
 }
 
-function drawDetail() {
-  const zone = state.zones.get(state.selectedZone);
+function drawDetail(zones = liveView().zones) {
+  const zone = zones.get(state.selectedZone);
   $("detail-name").textContent = zone ? zone.name : "— click a zone on the map";
   renderZoneFigures(zone);
   const chart = $("detail-chart");
@@ -146,7 +173,7 @@ async function refetch() {
   state.alerts = new Map(alerts.map((a) => [a.id, a]));
   state.patrols = new Map(patrols.map((p) => [p.id, p]));
   state.cameras = new Map(cameras.map((c) => [`${c.site}/${c.camera}`, c]));
-  for (const alert of alerts) alarm.consider(alert, zoneName(alert.zone));
+  for (const alert of alerts) consider(alert);
   if (!state.zones.has(state.selectedZone)) {
     state.zonePinned = false;
     state.selectedZone = null;
@@ -186,7 +213,7 @@ function startEvents() {
       },
       alert: (alert) => {
         state.alerts.set(alert.id, alert);
-        alarm.consider(alert, zoneName(alert.zone));
+        consider(alert);
         followUrgent();
         redraw();
       },
@@ -206,7 +233,7 @@ async function act(alertId, action, body) {
   try {
     const alert = await api(`/api/alerts/${encodeURIComponent(alertId)}/${action}`, { method: "POST", body: body ?? {} });
     state.alerts.set(alert.id, alert);
-    alarm.consider(alert, zoneName(alert.zone));
+    consider(alert);
     redraw();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;
@@ -297,6 +324,8 @@ function wire() {
     alertList.tick();
     tickCameras();
     if (!state.me) return;
+    // A camera whose silence passed central's limit since the last event greys its zones now.
+    if (cameraStates(camerasNow([...state.cameras.values()], nowS())) !== cameraStatesShown) redraw();
     // The chart's time axis moves with central's clock, which may run faster than ours.
     drawDetail();
     // History is refetched every 5 minutes of central's time to fill gaps the live stream left.

@@ -3,7 +3,7 @@
 // tiles are drawn underneath only when the site config names its own tile server.
 
 import { nowS } from "./clock.js";
-import { clear, s } from "./dom.js";
+import { clear, formatClock, s } from "./dom.js";
 import { losColour, losLetters, losTextColour, NO_DATA_COLOUR } from "./palette.js";
 
 const M_PER_DEG_LAT = 110574;
@@ -290,6 +290,8 @@ export class SiteMap {
       style: `--zone-colour:${fill}`,
       "data-los": letter || "",
       "data-fill": fill,
+      // Its camera is silent: when its last data came (liveness.js); empty while live.
+      "data-silent-since": zone.silentSince === undefined ? "" : String(zone.silentSince ?? ""),
       "aria-label": `Zone ${zone.name}, level ${letter || "no data"}`,
     };
     for (const [key, value] of Object.entries(attrs)) {
@@ -309,7 +311,12 @@ export class SiteMap {
     const losSize = 26 * scale;
     const maxChars = Math.max(4, Math.floor(widthPx / (7.5 * scale)));
     const name = zone.name.length > maxChars ? `${zone.name.slice(0, maxChars - 1)}…` : zone.name;
-    const figures = latest && !latest.stale ? `${Math.round(latest.count)} ppl · ${latest.density.toFixed(2)}/m²` : null;
+    const figures =
+      zone.silentSince !== undefined
+        ? `no data since ${formatClock(zone.silentSince)}`
+        : latest && !latest.stale
+          ? `${Math.round(latest.count)} ppl · ${latest.density.toFixed(2)}/m²`
+          : null;
     // Screen-pixel boxes around the centre for the full label and for the letter alone.
     const fullBox = labelBox(cx / mpp, cy / mpp, Math.min(widthPx, Math.max(losSize, name.length * 7 * scale)), 54 * scale);
     const letterBox = labelBox(cx / mpp, cy / mpp, losSize, losSize);
@@ -333,7 +340,14 @@ export class SiteMap {
    * camera marker sits at the top-left corner). */
   containerLabel({ zone, box }, mpp, placed) {
     const latest = zone.latest;
-    const state = latest ? (latest.stale ? "stale" : `${latest.los} · ${Math.round(latest.count)} ppl`) : "no data";
+    const state =
+      zone.silentSince !== undefined
+        ? `no data since ${formatClock(zone.silentSince)}`
+        : latest
+          ? latest.stale
+            ? "stale"
+            : `${latest.los} · ${Math.round(latest.count)} ppl`
+          : "no data";
     const text = `${zone.name} · ${state}`;
     const at = [box.x, box.y + box.h + 15 * mpp];
     const size = labelBox(at[0] / mpp + text.length * 3.3, at[1] / mpp - 5, text.length * 6.6, 14);

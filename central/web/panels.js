@@ -1,7 +1,7 @@
 // Smaller panels: edge health table, region result, zone figures, LOS legend.
 
 import { nowS } from "./clock.js";
-import { $, clear, fixed, formatAge, h } from "./dom.js";
+import { $, clear, fixed, formatAge, formatClock, h } from "./dom.js";
 import { losColour, losTextColour } from "./palette.js";
 
 const STATE_ORDER = { offline: 0, stale: 1, unknown: 2, stopped: 3, online: 4 };
@@ -105,6 +105,14 @@ export function renderZoneFigures(zone) {
   const latest = zone?.latest;
   if (!latest) {
     box.append(h("span", { class: "empty", text: zone ? "no measurement yet" : "" }));
+    return;
+  }
+  if (zone.silentSince !== undefined) {
+    // Its camera is silent: the last figures are history, not the crowd now (see liveness.js).
+    box.append(
+      h("span", { class: "fig fig-silent" }, h("small", { text: "camera silent" }), h("b", { text: `no data since ${formatClock(zone.silentSince)}` })),
+      h("span", { class: "fig fig-last" }, h("small", { text: `last count (${formatClock(latest.measured_at)})` }), h("b", { text: fixed(latest.count, 0) })),
+    );
     return;
   }
   const crossing = (zone.forecast?.crossings || []).filter((c) => Number.isFinite(c.expected_time)).sort((a, b) => a.expected_time - b.expected_time)[0];

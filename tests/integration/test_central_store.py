@@ -77,15 +77,20 @@ def test_late_rows_are_kept_at_their_measured_time(store: Store) -> None:
     assert store.latest_metric_per_zone()["za"].measured_at == 60.0
 
 
-def test_alert_insert_is_idempotent_and_rules_do_not_overwrite_an_operators_state(store: Store) -> None:
+def test_alert_insert_is_idempotent_and_only_an_escalation_reopens_an_operators_ack(store: Store) -> None:
     a = _alert()
     assert store.insert_alert(a) and not store.insert_alert(a)
     acked = store.apply_action(a.id, "ack", "olga", 110.0)
     assert acked.state == "acknowledged"
+    # A value update keeps the operator's state; an escalation re-opens it (issue 16: the ack was for the
+    # lower level, the escalated alert must be acknowledged again).
+    moved = Alert(**{**a.__dict__, "value": 1.6, "updated_at_s": 115.0})
+    assert store.update_alert_from_rules(moved, None)
+    assert store.get_alert(a.id).state == "acknowledged"
     escalated = Alert(**{**a.__dict__, "level": "critical", "value": 2.4, "updated_at_s": 120.0})
     assert store.update_alert_from_rules(escalated, AuditStep(120.0, "escalated", "system", "critical"))
     got = store.get_alert(a.id)
-    assert (got.state, got.level, got.value) == ("acknowledged", "critical", 2.4)
+    assert (got.state, got.level, got.value) == ("open", "critical", 2.4)
     assert [(h.action, h.by) for h in got.history] == [
         ("opened", "system"),
         ("acknowledged", "olga"),

@@ -1,7 +1,8 @@
 """The console's modules in a real Chromium, served as plain static files (no central needed).
 
 Checks the parts that need no server: the map projection, the palette's order, that markup in zone,
-patrol and camera names is shown as text and never parsed, the alarm's once-per-alert rule, and the chart.
+patrol and camera names is shown as text and never parsed, the alarm's once-per-alert rule and its escalation
+rule, camera liveness on central's clock, and the chart.
 """
 
 from __future__ import annotations
@@ -230,3 +231,57 @@ def test_server_clock_estimate_runs_at_central_speed(page: Any) -> None:
     assert result["failed"] is False
     assert result["noTime"] is None
     assert result["badSpeed"] == 1
+
+
+def test_alarm_reason_rings_on_every_escalation_whatever_the_state(page: Any) -> None:
+    result = page.evaluate(
+        """async () => {
+            const { alarmReason } = await import('./alarm.js');
+            const a = { id: 'a', kind: 'current', level: 'critical', state: 'acknowledged' };
+            return {
+                ackedEscalation: alarmReason(a, 1),
+                assignedEscalation: alarmReason({ ...a, state: 'assigned' }, 1),
+                sameLevel: alarmReason(a, 2),
+                closed: alarmReason({ ...a, state: 'cleared' }, 1),
+                forecastCameTrue: alarmReason({ ...a, level: 'warning', state: 'open' }, undefined, true),
+                newWarning: alarmReason({ ...a, level: 'warning', state: 'open' }, undefined, false),
+                newCritical: alarmReason({ ...a, state: 'open' }, undefined),
+            };
+        }"""
+    )
+    assert result == {
+        "ackedEscalation": "escalated",
+        "assignedEscalation": "escalated",
+        "sameLevel": None,
+        "closed": None,
+        "forecastCameTrue": "forecast-now-current",
+        "newWarning": None,
+        "newCritical": "new-critical",
+    }
+
+
+def test_camera_state_ages_on_centrals_clock_and_greys_a_silent_cameras_zones(page: Any) -> None:
+    result = page.evaluate(
+        """async () => {
+            const { cameraState, silentCameras, zoneAsShown } = await import('./liveness.js');
+            const cam = { site: 's', camera: 'c1', state: 'online', last_seen: 1000, stale_after_s: 30 };
+            const silent = silentCameras([{ ...cam, state: cameraState(cam, 1031) }]);
+            const zone = { id: 'z', camera: 'c1', latest: { measured_at: 995, count: 12, stale: false } };
+            const shown = zoneAsShown(zone, silent);
+            return {
+                fresh: cameraState(cam, 1029), late: cameraState(cam, 1031),
+                offline: cameraState({ ...cam, state: 'offline' }, 1001),
+                since: shown.silentSince, stale: shown.latest.stale, original: zone.latest.stale,
+                live: zoneAsShown(zone, new Map()) === zone,
+            };
+        }"""
+    )
+    assert result == {
+        "fresh": "online",
+        "late": "stale",
+        "offline": "offline",
+        "since": 995,
+        "stale": True,
+        "original": False,
+        "live": True,
+    }

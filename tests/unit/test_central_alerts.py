@@ -114,12 +114,26 @@ def test_resolving_while_still_firing_waits_for_a_clear_before_a_new_alert() -> 
     assert [e.type for e in events] == ["new"] and events[0].alert.id == "z1.current.250"
 
 
-def test_an_operators_ack_is_kept_when_the_rules_update_the_alert() -> None:
+def test_an_operators_ack_is_kept_on_value_updates_and_reopened_by_an_escalation() -> None:
+    # Issue 16: the operator acknowledged the warning, not the critical level; an escalated alert must be
+    # acknowledged again (it used to stay acknowledged, and so silent).
     st, events = run([(0, 1.5), (30, 1.5)])
     acked = al.transition(events[0].alert, "ack", "olga", 35.0)
     st = al.merge_operator_state(st, acked)
+    st, events = run([(40, 1.8)], st)
+    assert [e.type for e in events] == ["update"] and events[0].alert.state == "acknowledged"
+    st, events = run([(50, 2.5), (80, 2.5)], st)
+    assert events[-1].alert.state == "open" and events[-1].alert.level == "critical"
+    assert [h.action for h in events[-1].alert.history] == ["opened", "acknowledged", "escalated"]
+    assert al.transition(events[-1].alert, "ack", "olga", 85.0).state == "acknowledged"
+
+
+def test_an_escalation_reopens_an_assigned_alert_and_keeps_its_patrol() -> None:
+    st, events = run([(0, 1.5), (30, 1.5)])
+    assigned = al.transition(events[0].alert, "assign", "olga", 35.0, patrol="alice")
+    st = al.merge_operator_state(st, assigned)
     st, events = run([(40, 2.5), (70, 2.5)], st)
-    assert events[-1].alert.state == "acknowledged" and events[-1].alert.level == "critical"
+    assert (events[-1].alert.state, events[-1].alert.assigned_patrol) == ("open", "alice")
 
 
 def test_restore_keeps_the_open_alert_and_clears_it_later() -> None:
