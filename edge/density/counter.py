@@ -79,7 +79,7 @@ class DensityCounter:
         if homography is not None:
             heights = PersonScaleMap.from_homography(homography.image_to_ground, frame_size, person_height_m).height_px
         self.homography = homography
-        # Raises DensityPlanError for a zone outside the frame or too small: a config error, said at start.
+        # Raises DensityPlanError for a zone outside the frame (or a crop under one map cell): a config error.
         self.plan = plan_density(
             frame_size,
             {z.id: z.image_px for z in self.zones},
@@ -94,7 +94,7 @@ class DensityCounter:
         self.usable = person_px is None or person_px >= cfg.min_person_px
         if not self.usable:
             log.warning(
-                "density: people are about %.0f px tall in this camera's frames, under density.min_person_px (%.0f); "
+                "density: people are about %.0f px tall in the density map's input, under density.min_person_px (%.0f); "
                 "the density map is not used, the detector's boxes count alone",
                 person_px,
                 cfg.min_person_px,
