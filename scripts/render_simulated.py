@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import yaml
 
@@ -29,7 +28,7 @@ from edge.calibration import build_geometry
 from edge.config import load as load_config
 from edge.synthetic_render import Trajectories, TrajectoryRenderer, camera_over
 from edge.trajectory_truth import read_truth, write_truth, zone_truth
-from scripts.render_trajectories import ZONE_ID, RenderedClip, edge_config, run_and_score
+from scripts.render_trajectories import ZONE_ID, RenderedClip, edge_config, run_and_score, write_clip
 
 REPO = Path(__file__).resolve().parents[1]
 MARGIN_M = 4.0  # people this far around the zone are rendered too (they occlude and enter)
@@ -69,20 +68,7 @@ def render_zone(
     camera = camera_over(traj, size_px[0], size_px[1], 9.0, 40.0)
     renderer = TrajectoryRenderer(traj, camera, fps, 0)
     video = out / "clip.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), fps, size_px)
-    t0 = time.perf_counter()
-    gt_rows: list[str] = []
-    for frame in renderer.frames():
-        writer.write(frame.image)
-        for pid, box, xy in zip(frame.people.ids, frame.boxes_xyxy, frame.people.xy_m, strict=True):
-            if np.isfinite(box).all():
-                left, top, right, bottom = (float(v) for v in box)
-                gt_rows.append(
-                    f"{frame.index + 1},{pid},{left:.1f},{top:.1f},{right - left:.1f},{bottom - top:.1f},1,"
-                    f"{xy[0]:.3f},{xy[1]:.3f},0"
-                )
-    writer.release()
-    elapsed = time.perf_counter() - t0
+    gt_rows, elapsed = write_clip(renderer, video, fps, size_px)
     cfg_path = out / "edge.yaml"
     # edge_config wants the zone as [near-left, near-right, far-right, far-left]: a rectangle's corners.
     xs, ys = [p[0] for p in zone_m], [p[1] for p in zone_m]

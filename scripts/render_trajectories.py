@@ -83,21 +83,10 @@ def edge_config(video: Path, camera: Camera, fps: float, zone_m: Sequence[tuple[
     }
 
 
-def render(
-    out_dir: str | Path,
-    traj: Trajectories,
-    *,
-    fps: float = 15.0,
-    size_px: tuple[int, int] = (960, 540),
-    camera_height_m: float = 9.0,
-    pitch_deg: float = 40.0,
-    seed: int = 0,
-) -> RenderedClip:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    camera = camera_over(traj, size_px[0], size_px[1], camera_height_m, pitch_deg)
-    renderer = TrajectoryRenderer(traj, camera, fps, seed)
-    video = out / "clip.mp4"
+def write_clip(
+    renderer: TrajectoryRenderer, video: Path, fps: float, size_px: tuple[int, int]
+) -> tuple[list[str], float]:
+    """Render every frame into `video`; returns the MOT truth rows (1-based frames, metres) and the seconds taken."""
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), fps, size_px)
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {video}")
@@ -113,7 +102,25 @@ def render(
                     f"{xy[0]:.3f},{xy[1]:.3f},0"
                 )
     writer.release()
-    elapsed = time.perf_counter() - t0
+    return gt_rows, time.perf_counter() - t0
+
+
+def render(
+    out_dir: str | Path,
+    traj: Trajectories,
+    *,
+    fps: float = 15.0,
+    size_px: tuple[int, int] = (960, 540),
+    camera_height_m: float = 9.0,
+    pitch_deg: float = 40.0,
+    seed: int = 0,
+) -> RenderedClip:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    camera = camera_over(traj, size_px[0], size_px[1], camera_height_m, pitch_deg)
+    renderer = TrajectoryRenderer(traj, camera, fps, seed)
+    video = out / "clip.mp4"
+    gt_rows, elapsed = write_clip(renderer, video, fps, size_px)
     cfg_path = out / "edge.yaml"
     cfg = edge_config(video.resolve(), camera, fps, zone_ground_m(traj))
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
