@@ -9,11 +9,13 @@ from __future__ import annotations
 from central import views
 from central.clock import Clock
 from central.config import CentralConfig
+from central.patrol_order import stable_order
 from central.patrols import PatrolDistance, PatrolPosition, is_stale, nearest
 from central.store import Store
 from central.zones import ZoneRegistry
 from contract.central_messages import PatrolRef
 
+NEAREST_K = 3  # patrols listed per alert
 MOVED_M = 5.0  # an alert is published again when one of its nearest patrols moved more than this
 
 
@@ -26,6 +28,9 @@ class PatrolFusion:
         self.positions: dict[str, PatrolPosition] = {}
         self.dirty = False  # a position changed since the open alerts' patrols were last compared
         self._published: dict[str, list[PatrolRef]] = {}  # alert id -> the patrols it was last sent with
+        # zone id -> every patrol in the order last shown: the API's and the page's nearest lists follow it
+        # (see central.patrol_order), so the list an operator reads is the list the Assign click acts on.
+        self._order: dict[str, list[str]] = {}
 
     def restore(self) -> None:
         for p in self.store.latest_patrol_positions():
@@ -45,14 +50,19 @@ class PatrolFusion:
         if zone is None:
             return []
         p = self.cfg.patrols
-        return nearest(
+        positions = list(self.positions.values())
+        ranked = nearest(
             zone.polygon,
-            list(self.positions.values()),
+            positions,
             self.clock.now(),
             walking_speed_mps=p.walking_speed_mps,
             stale_after_s=p.stale_after_s,
             max_accuracy_m=p.max_accuracy_m,
+            k=len(positions),
         )
+        order = stable_order(self._order.get(zone_id, ()), ranked)
+        self._order[zone_id] = [d.patrol_id for d in order]
+        return order[:NEAREST_K]
 
     def sent(self, alert_id: str, patrols: list[PatrolRef] | None) -> None:
         """Publication sent this alert with these patrols (None: it ended)."""
