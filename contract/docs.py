@@ -15,7 +15,13 @@ from pydantic import BaseModel
 
 from contract import examples as ex
 from contract.central_messages import AlertMessage, DeadLetterMessage, ForecastMessage
-from contract.edge_messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.edge_messages import (
+    CommandMessage,
+    SnapshotMessage,
+    StatsMessage,
+    StatusMessage,
+    ZoneMetricsMessage,
+)
 from contract.patrol_messages import PatrolLocationMessage
 from contract.wire import DEFAULT_TOPIC_PREFIX, json_schema
 
@@ -85,8 +91,26 @@ TOPIC_DOCS: list[TopicDoc] = [
         qos=1,
         retained=False,
         notes="The only topic an edge subscribes to. `status` republishes the status, `stats` publishes stats "
-        "now. A payload that is not valid JSON or does not match the schema is logged by the edge and "
-        "ignored; nothing is sent back.",
+        "now, `snapshot` publishes one picture (or a refusal) on the snapshot topic; central sends `snapshot` "
+        'on an operator\'s request (`{"schema": "crowd.command/1", "command": "snapshot", "request_id": '
+        '"snap-3f9c2a"}`). A payload that is not valid JSON or does not match the schema is logged by the edge '
+        "and ignored; nothing is sent back.",
+    ),
+    TopicDoc(
+        title="Snapshot reply",
+        topic="<prefix>/<site>/<camera>/snapshot",
+        model=SnapshotMessage,
+        example=ex.SNAPSHOT,
+        publisher="edge",
+        qos=1,
+        retained=False,
+        notes=_doc(SnapshotMessage)
+        + "\n\nThe edge keeps references to its latest processed frame and encodes only when asked. Limits (edge "
+        "config `snapshot`): at most one picture per `min_interval_s` (default 10) per camera, a request "
+        "inside it is answered `refused` with `retry_after_s`; the long side at most `max_side_px` (default "
+        "640), JPEG quality `jpeg_quality` (default 70); people pixelated unless `blur_people: false`; "
+        "`enabled: false` refuses every request. Match replies to requests by `request_id`; a reply whose "
+        "`request_id` is not yours is someone else's.",
     ),
     TopicDoc(
         title="Alert events (central)",

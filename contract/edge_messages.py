@@ -1,4 +1,5 @@
-"""What an edge publishes (zone metrics, status, stats) and the one message it receives (commands).
+"""What an edge publishes (zone metrics, status, stats, on-demand snapshots) and the one message it receives
+(commands).
 
 Topics are in `contract.topics`; examples in `contract.examples`.
 """
@@ -15,6 +16,7 @@ ZONE_METRICS_SCHEMA = "crowd.zone_metrics/1"
 STATUS_SCHEMA = "crowd.status/1"
 STATS_SCHEMA = "crowd.stats/1"
 COMMAND_SCHEMA = "crowd.command/1"
+SNAPSHOT_SCHEMA = "crowd.snapshot/1"
 
 
 class LineCounts(WireMessage):
@@ -135,14 +137,52 @@ class StatsMessage(WireMessage):
 class CommandMessage(WireMessage):
     """A request to one edge. Topic `<prefix>/<site>/<camera>/cmd`, QoS 1, not retained.
 
-    The edge answers `status` by publishing its status again and `stats` by publishing its stats
-    now. Payloads that do not validate are logged and ignored.
+    The edge answers `status` by publishing its status again, `stats` by publishing its stats now and
+    `snapshot` by publishing one SnapshotMessage (a picture or a refusal) on its snapshot topic, carrying
+    the request's `request_id`. Payloads that do not validate are logged and ignored.
     """
 
     schema_: Literal["crowd.command/1"] = Field(
         alias="schema", default="crowd.command/1", description="Message type and version."
     )
-    command: Literal["status", "stats"] = Field(description="What the edge should publish now.")
+    command: Literal["status", "stats", "snapshot"] = Field(
+        description="What the edge should publish now. 'snapshot' is an addition to crowd.command/1: an edge "
+        "older than it logs the command as invalid and sends nothing (the requester times out)."
+    )
     request_id: str | None = Field(
-        default=None, max_length=128, description="Free text for the requester's own logs; not echoed."
+        default=None,
+        max_length=128,
+        description="Free text for the requester's own logs; echoed only in a snapshot's reply, where the "
+        "requester matches the reply to its request by it.",
+    )
+
+
+class SnapshotMessage(WireMessage):
+    """One annotated picture of the scene, or why there is none: the answer to a `snapshot` command.
+    Topic `<prefix>/<site>/<camera>/snapshot`, QoS 1, not retained.
+
+    Sent only on request, never on a timer: apart from these, only aggregates leave the edge.
+    """
+
+    schema_: Literal["crowd.snapshot/1"] = Field(
+        alias="schema", default="crowd.snapshot/1", description="Message type and version."
+    )
+    site: str = id_field()
+    camera: str = id_field()
+    request_id: str | None = Field(max_length=128, description="The command's request_id, echoed.")
+    status: Literal["ok", "refused", "unavailable"] = Field(
+        description="ok: `jpeg` holds the picture. refused: the edge's rate limit or its config said no "
+        "(see `reason`, `retry_after_s`). unavailable: no frame processed yet."
+    )
+    reason: str | None = Field(max_length=200, description="Why there is no picture; null when status is ok.")
+    retry_after_s: float | None = Field(ge=0, description="When refused by the rate limit: seconds to wait.")
+    taken_at: float | None = Field(ge=0, description="UNIX time the pictured frame was processed; null without one.")
+    width: int | None = Field(ge=1, le=4096, description="Picture width, px (the long side is capped by the edge).")
+    height: int | None = Field(ge=1, le=4096, description="Picture height, px.")
+    blurred: bool | None = Field(
+        description="Whether people are pixelated (the default; an edge's config may allow not)."
+    )
+    jpeg: str | None = Field(
+        max_length=2_000_000,
+        description="The JPEG, base64 (standard alphabet, padded): zones and boxes drawn on the downscaled frame.",
     )

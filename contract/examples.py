@@ -10,7 +10,14 @@ from contract.central_messages import (
     ForecastMessage,
     PatrolRef,
 )
-from contract.edge_messages import CommandMessage, LineCounts, StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.edge_messages import (
+    CommandMessage,
+    LineCounts,
+    SnapshotMessage,
+    StatsMessage,
+    StatusMessage,
+    ZoneMetricsMessage,
+)
 from contract.patrol_messages import PatrolLocationMessage
 
 T0 = 1_700_000_000.0
@@ -59,6 +66,37 @@ STATS = StatsMessage(
 )
 
 COMMAND = CommandMessage(command="status", request_id="console-7")
+
+SNAPSHOT_COMMAND = CommandMessage(command="snapshot", request_id="snap-3f9c2a")
+
+# A real reply carries a JPEG of tens of kilobytes; the example's is cut short for the docs.
+SNAPSHOT = SnapshotMessage(
+    site="north",
+    camera="cam-1",
+    request_id="snap-3f9c2a",
+    status="ok",
+    reason=None,
+    retry_after_s=None,
+    taken_at=T0 + 61,
+    width=640,
+    height=360,
+    blurred=True,
+    jpeg="/9j/4AAQSkZJRgABAQAAAQABAAD...",
+)
+
+SNAPSHOT_REFUSED = SnapshotMessage(
+    site="north",
+    camera="cam-1",
+    request_id="snap-3f9c2b",
+    status="refused",
+    reason="one snapshot per 10 s per camera",
+    retry_after_s=7.5,
+    taken_at=None,
+    width=None,
+    height=None,
+    blurred=None,
+    jpeg=None,
+)
 
 ALERT = AlertMessage(
     event="new",

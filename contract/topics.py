@@ -22,12 +22,13 @@ __all__ = [
     "metrics_topic",
     "parse_topic",
     "patrol_topic",
+    "snapshot_topic",
     "stats_topic",
     "status_topic",
 ]
 
 TopicKind = Literal[
-    "status", "stats", "metrics", "cmd", "alert", "forecast", "patrol_location", "owntracks", "deadletter"
+    "status", "stats", "metrics", "cmd", "snapshot", "alert", "forecast", "patrol_location", "owntracks", "deadletter"
 ]
 
 
@@ -62,7 +63,7 @@ def parse_topic(prefix: str, topic: str) -> TopicRef | None:
         return TopicRef(None, None, "alert", id=parts[1])
     if len(parts) == 3 and parts[0] == "patrols" and parts[2] == "location":
         return TopicRef(None, None, "patrol_location", id=parts[1])
-    if len(parts) == 3 and parts[2] in ("status", "stats", "cmd"):
+    if len(parts) == 3 and parts[2] in ("status", "stats", "cmd", "snapshot"):
         return TopicRef(parts[0], parts[1], parts[2])  # type: ignore[arg-type]
     if len(parts) == 4 and parts[1] == "zones" and parts[3] == "forecast":
         return TopicRef(parts[0], None, "forecast", parts[2])
@@ -85,6 +86,11 @@ def stats_topic(prefix: str, site: str, camera: str) -> str:
 
 def cmd_topic(prefix: str, site: str, camera: str) -> str:
     return f"{prefix}/{site}/{camera}/cmd"
+
+
+def snapshot_topic(prefix: str, site: str, camera: str) -> str:
+    """Where an edge answers a `snapshot` command."""
+    return f"{prefix}/{site}/{camera}/snapshot"
 
 
 def alert_topic(prefix: str, alert_id: str) -> str:

@@ -31,6 +31,7 @@ from edge.mqtt_client import publisher_for
 from edge.pipeline import DetectorFactory, Pipeline, PipelineStats, default_detector_factory, metrics_settings
 from edge.publishing import MetricsSink, health_from
 from edge.sinks import JsonlSink, Sink, metrics_to_dict, read_jsonl
+from edge.snapshot import SnapshotDesk, scene_keeper
 from edge.sources import SourceError, open_source
 from edge.types import Frame
 
@@ -115,8 +116,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sinks.append(MetricsSink(publisher))  # closing the sink drains the queue (5 s) and publishes 'stopped'
 
     health = EdgeHealth(site=cfg.site, camera=cfg.camera.id, version=__version__)
+    snapshots = SnapshotDesk(cfg.snapshot, site=cfg.site, camera=cfg.camera.id)
+    keepers: list[Callable[[Frame], None]] = []  # the snapshot desk's frame hook, once the pipeline exists
 
     def wire_health(pipeline: Pipeline) -> None:
+        keepers.append(scene_keeper(pipeline, snapshots))
+
         def figures() -> dict[str, float]:
             live: dict[str, float] = dict(dataclasses.asdict(health_from(pipeline.stats())))
             if publisher is not None:
@@ -126,6 +131,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         health.watch(figures)
         if publisher is not None:
             publisher.set_health_source(lambda: health_from(pipeline.stats()))
+            publisher.set_snapshot_desk(snapshots)
+
+    def on_frame(frame: Frame) -> None:
+        health.beat()
+        for keep in keepers:
+            keep(frame)
 
     server = HealthServer(health, host=args.health_host, port=args.health_port).start() if args.health_port else None
     t0 = time.perf_counter()
@@ -138,7 +149,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             blur_people=args.blur_people,
             progress=not args.quiet,
             stop=stop,
-            frame_hook=lambda _frame: health.beat(),
+            frame_hook=on_frame,
             on_pipeline=wire_health,
         )
     finally:

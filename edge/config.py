@@ -340,6 +340,20 @@ class MqttConfig(_Model):
     keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive.")
 
 
+class SnapshotConfig(_Model):
+    """On-demand pictures for the console (edge/snapshot.py): the one way pixels leave the edge."""
+
+    enabled: bool = Field(default=True, description="False: every snapshot request is refused.")
+    min_interval_s: float = Field(
+        default=10.0, ge=0, le=3600, description="At most one picture per this many seconds; more are refused."
+    )
+    max_side_px: int = Field(default=640, ge=64, le=4096, description="Long side of the picture, px (downscaled).")
+    jpeg_quality: int = Field(default=70, ge=10, le=95, description="JPEG quality, 10-95.")
+    blur_people: bool = Field(
+        default=True, description="Pixelate every person; set false only where the site's privacy rules allow it."
+    )
+
+
 class EdgeConfig(_Model):
     site: str = Field(
         default="site",
@@ -356,6 +370,7 @@ class EdgeConfig(_Model):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     density: DensityConfig = Field(default_factory=DensityConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> EdgeConfig:

@@ -9,7 +9,8 @@ next start: receivers drop duplicates by `(camera, seq)`.
 
 Status (`online` on every connect, `offline` as last will, `stopped` on a clean stop) and stats are
 live information and bypass the queue. The edge subscribes only to its `cmd` topic; payloads that do
-not validate are logged and ignored.
+not validate are logged and ignored. A `snapshot` command is answered on the snapshot topic by the
+`SnapshotDesk` set with `set_snapshot_desk` (edge/snapshot.py), or refused when none is set.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from contract.edge_messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
-from contract.topics import cmd_topic, metrics_topic, stats_topic, status_topic
+from contract.topics import cmd_topic, metrics_topic, snapshot_topic, stats_topic, status_topic
 from contract.wire import MessageError, decode, encode
-from edge.config import EdgeConfig, MqttConfig
+from edge.config import EdgeConfig, MqttConfig, SnapshotConfig
 from edge.outbox import Envelope, Outbox
 from edge.publishing import (
     HealthSource,
@@ -45,6 +46,7 @@ from edge.publishing import (
     status_message,
     to_message,
 )
+from edge.snapshot import SnapshotDesk
 from edge.types import ZoneMetrics
 
 __all__ = ["Credentials", "MqttPublisher", "publisher_for", "resolve_credentials", "should_fall_back_to_311"]
@@ -109,6 +111,7 @@ class MqttPublisher:
         self._dropped_at_start = self.outbox.dropped_total
         self._seq_counter = f"seq/{camera}"
         self._health: HealthSource = PipelineHealth
+        self._snapshots: SnapshotDesk | None = None
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # the first call only sets the baseline
 
@@ -156,6 +159,9 @@ class MqttPublisher:
 
     def set_health_source(self, source: HealthSource) -> None:
         self._health = source
+
+    def set_snapshot_desk(self, desk: SnapshotDesk) -> None:
+        self._snapshots = desk
 
     def publish_metrics(self, metrics: Sequence[ZoneMetrics]) -> list[ZoneMetricsMessage]:
         drafts: list[ZoneMetricsMessage] = []
@@ -313,13 +319,25 @@ class MqttPublisher:
         try:
             if cmd.command == "status":
                 self.publish_status()
-            else:
+            elif cmd.command == "stats":
                 self.publish_stats()
+            else:
+                self._answer_snapshot(cmd)
         except Exception:  # a command must never take the edge down
             log.exception("mqtt: command %r on %s failed", cmd.command, message.topic)
 
-    def _publish_direct(self, topic: str, payload: bytes, outbox_id: int | None = None) -> mqtt.MQTTMessageInfo:
-        info = self._client.publish(topic, payload, qos=1, retain=True)
+    def _answer_snapshot(self, cmd: CommandMessage) -> None:
+        # Encoded on paho's thread: one small, rate-limited picture delays other commands by milliseconds.
+        desk = self._snapshots or SnapshotDesk(SnapshotConfig(enabled=False), site=self.site, camera=self.camera)
+        reply = desk.answer(cmd)
+        log.info("mqtt: snapshot request %r answered %s", cmd.request_id, reply.status)
+        # Not retained: a picture is for the one who asked, not for whoever subscribes later.
+        self._publish_direct(snapshot_topic(self.prefix, self.site, self.camera), encode(reply), retain=False)
+
+    def _publish_direct(
+        self, topic: str, payload: bytes, outbox_id: int | None = None, *, retain: bool = True
+    ) -> mqtt.MQTTMessageInfo:
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
         with self._lock:
             if info.mid in self._early_acks:
                 self._early_acks.discard(info.mid)
