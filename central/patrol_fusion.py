@@ -85,7 +85,9 @@ class PatrolFusion:
             if p.patrol_id == patrol_id
         ]
         p = self.cfg.patrols
-        return views.patrol_view(latest, track, is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
+        return views.patrol_view(
+            latest, track, is_stale(latest, now, p.stale_after_s, p.max_accuracy_m), p.stale_after_s
+        )
 
     def views(self) -> list[views.PatrolView]:
         now = self.clock.now()
@@ -94,7 +96,9 @@ class PatrolFusion:
         for pos in self.store.patrol_positions_since(now - p.track_minutes * 60):
             tracks.setdefault(pos.patrol_id, []).append(pos)
         return [
-            views.patrol_view(latest, tracks.get(pid, []), is_stale(latest, now, p.stale_after_s, p.max_accuracy_m))
+            views.patrol_view(
+                latest, tracks.get(pid, []), is_stale(latest, now, p.stale_after_s, p.max_accuracy_m), p.stale_after_s
+            )
             for pid, latest in sorted(dict(self.positions).items())
         ]
 

@@ -75,6 +75,9 @@ class PatrolView(View):
     at: float
     stale: bool
     track: list[list[float]]  # [lon, lat, at] per position, oldest first
+    # Central's age limit: between two fixes the page ages `at` on central's clock and shows the patrol
+    # stale past this, as central does (a patrol that stops sending sends no event saying so).
+    stale_after_s: float | None = None
 
 
 class CameraView(View, CameraRow):
@@ -138,7 +141,9 @@ def alert_view(a: Alert, patrols: Sequence[PatrolDistance]) -> AlertView:
     )
 
 
-def patrol_view(latest: PatrolPosition, track: Sequence[PatrolPosition], stale: bool) -> PatrolView:
+def patrol_view(
+    latest: PatrolPosition, track: Sequence[PatrolPosition], stale: bool, stale_after_s: float | None = None
+) -> PatrolView:
     return PatrolView(
         id=latest.patrol_id,
         name=latest.name,
@@ -148,6 +153,7 @@ def patrol_view(latest: PatrolPosition, track: Sequence[PatrolPosition], stale: 
         at=latest.at_s,
         stale=stale,
         track=[[p.lon, p.lat, p.at_s] for p in track],
+        stale_after_s=stale_after_s,
     )
 
 

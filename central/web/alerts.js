@@ -3,6 +3,7 @@
 // The alarm lives in alarm.js (re-exported here for the module tests).
 
 import { KIND_LABEL } from "./alarm.js";
+import { outlook } from "./alert_text.js";
 import { nowS } from "./clock.js";
 import { $, clear, formatAge, formatClock, formatDistance, h } from "./dom.js";
 
@@ -49,7 +50,11 @@ function formatEta(seconds) {
   return seconds < 60 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
 }
 
-function describe(alert, now) {
+function describe(alert, now, zone) {
+  // Crowd alerts speak from the zone's current forecast and level (alert_text.js); the stored figures
+  // below are only the fallback before the zone's first reading reaches the page.
+  const live = alert.kind === "forecast" || alert.kind === "current" ? outlook(zone, now) : null;
+  if (live) return live.text;
   const value = Number.isFinite(alert.value) ? alert.value.toFixed(2) : "—";
   const threshold = Number.isFinite(alert.threshold) ? alert.threshold.toFixed(2) : "—";
   if (alert.kind === "forecast" && Number.isFinite(alert.expected_crossing_at)) {
@@ -64,7 +69,7 @@ function describe(alert, now) {
 }
 
 /**
- * @param ctx {zoneName(id), patrolName(id), canChange(), act(alertId, action, body), onSelectZone(id)}
+ * @param ctx {zoneName(id), zone(id) (optional: the zone's live figures), patrolName(id), canChange(), act(alertId, action, body), onSelectZone(id)}
  */
 export class AlertList {
   constructor(ctx) {
@@ -123,7 +128,7 @@ export class AlertList {
         h("span", { class: "age", "data-opened-at": alert.opened_at, title: `opened ${formatClock(alert.opened_at)}`, text: formatAge(now - alert.opened_at) }),
       ),
     );
-    const detail = describe(alert, now);
+    const detail = describe(alert, now, ctx.zone?.(alert.zone));
     if (detail) li.append(h("p", { class: "alert-detail", text: detail }));
     // The server's message repeats the detail in raw units for forecast/current; show it for the other kinds.
     if (alert.message && !detail) li.append(h("p", { class: "alert-message", text: alert.message }));

@@ -1,6 +1,7 @@
 // Entry point: login, initial fetch, live updates, and the wiring between the panels.
 
 import { Alarm, AlertList, isOpen } from "./alerts.js";
+import { assignmentsOf } from "./assignments.js";
 import { api, ApiError, connectEvents, cookie, login, logout, setUnauthorizedHandler } from "./api.js";
 import { renderZoneChart } from "./chart.js";
 import { nowS, serverClock } from "./clock.js";
@@ -8,6 +9,7 @@ import { $ } from "./dom.js";
 import { camerasNow, silentCameras, zoneAsShown } from "./liveness.js";
 import { SiteMap } from "./map.js";
 import { losLetters } from "./palette.js";
+import { renderPatrolPanel, tickPatrols } from "./patrol_panel.js";
 import { renderCameras, renderLegend, renderRegionError, renderRegionResult, renderZoneFigures, tickCameras } from "./panels.js";
 
 const state = {
@@ -77,13 +79,17 @@ function redraw() {
     const alertZones = new Set(alerts.filter(isOpen).map((a) => a.zone));
     const { cameras, zones } = liveView();
     cameraStatesShown = cameraStates(cameras);
+    const patrols = [...state.patrols.values()];
+    const assignments = assignmentsOf(alerts.filter(isOpen));
     map.update({
       zones: [...zones.values()],
       cameras,
-      patrols: [...state.patrols.values()],
+      patrols,
+      assignments,
       alertZones,
       selectedZone: state.selectedZone,
     });
+    renderPatrolPanel(patrols, assignments, nowS(), zoneName);
     alertList.render(alerts);
     renderCameras(cameras);
     drawDetail(zones);
@@ -283,7 +289,7 @@ function wire() {
     },
     onToolEnded: setTool,
   });
-  alertList = new AlertList({ zoneName, patrolName, canChange, act, onSelectZone: selectZone });
+  alertList = new AlertList({ zoneName, zone: (id) => state.zones.get(id), patrolName, canChange, act, onSelectZone: selectZone });
   alarm = new Alarm();
 
   for (const button of document.querySelectorAll("[data-tool]")) {
@@ -323,6 +329,7 @@ function wire() {
   setInterval(() => {
     alertList.tick();
     tickCameras();
+    tickPatrols();
     if (!state.me) return;
     // A camera whose silence passed central's limit since the last event greys its zones now.
     if (cameraStates(camerasNow([...state.cameras.values()], nowS())) !== cameraStatesShown) redraw();

@@ -4,7 +4,9 @@
 
 import { nowS } from "./clock.js";
 import { clear, formatClock, s } from "./dom.js";
-import { losColour, losLetters, losTextColour, NO_DATA_COLOUR } from "./palette.js";
+import { drawAssignments } from "./assignments.js";
+import { losLetters, NO_DATA_COLOUR } from "./palette.js";
+import { inkOn, zoneColour } from "./severity.js";
 
 const M_PER_DEG_LAT = 110574;
 const M_PER_DEG_LON_EQUATOR = 111320;
@@ -71,7 +73,7 @@ export class SiteMap {
     this.region = null; // finished region, lon/lat
     this.data = null;
     this.layers = {};
-    for (const name of ["tiles", "basemap", "zones", "region", "patrols", "cameras", "labels", "draft"]) {
+    for (const name of ["tiles", "basemap", "zones", "region", "assignments", "patrols", "cameras", "labels", "draft"]) {
       this.layers[name] = s("g", { class: `layer layer-${name}` });
       svg.append(this.layers[name]);
     }
@@ -99,6 +101,8 @@ export class SiteMap {
     // Frame the zones: they are what operators watch; the base map is context around them.
     const points = [];
     for (const zone of this.data?.zones || []) points.push(...zone.polygon);
+    // ... and the patrols, who are sent to them: an operator must see who is where before assigning.
+    for (const p of this.data?.patrols || []) if (Number.isFinite(p.lon) && Number.isFinite(p.lat)) points.push([p.lon, p.lat]);
     if (points.length === 0) {
       for (const feature of this.site.basemap?.features || []) points.push(...geometryPoints(feature.geometry));
     }
@@ -164,6 +168,7 @@ export class SiteMap {
     this.renderBasemap(mpp);
     this.renderZones(mpp);
     this.renderRegion();
+    drawAssignments(clear(this.layers.assignments), this.projection, this.data, mpp);
     this.renderPatrols(mpp);
     this.renderCameras(mpp);
     this.renderDraft(mpp);
@@ -275,7 +280,8 @@ export class SiteMap {
   drawZone({ zone, xy, container }, { alertZones, selectedZone }) {
     const latest = zone.latest;
     const letter = latest && !latest.stale ? latest.los : null;
-    const fill = letter ? losColour(letter, this.letters) : NO_DATA_COLOUR;
+    // Colour on the alerts' scale (severity.js); the LOS letter is written on the zone.
+    const fill = letter ? zoneColour(latest.density, zone.thresholds) : NO_DATA_COLOUR;
     const classes = ["zone"];
     if (container) classes.push("zone-container");
     if (latest?.stale) classes.push("zone-stale");
@@ -324,7 +330,7 @@ export class SiteMap {
     if (!full && collides(letterBox, placed)) return null;
     placed.push(full ? fullBox : letterBox);
 
-    const ink = letter ? losTextColour(letter, this.letters) : "#ffffff";
+    const ink = letter ? inkOn(zoneColour(latest.density, zone.thresholds)) : "#ffffff";
     const halo = ink === "#ffffff" ? "rgba(0,0,0,0.55)" : "rgba(255,255,255,0.45)";
     const label = s("g", { class: "zone-label", transform: `translate(${cx},${cy})`, fill: ink, stroke: halo, "stroke-width": 3 * mpp });
     const size = losSize * mpp;

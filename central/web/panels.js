@@ -2,7 +2,7 @@
 
 import { nowS } from "./clock.js";
 import { $, clear, fixed, formatAge, formatClock, h } from "./dom.js";
-import { losColour, losTextColour } from "./palette.js";
+import { inkOn, SEVERITY_LEGEND } from "./severity.js";
 
 const STATE_ORDER = { offline: 0, stale: 1, unknown: 2, stopped: 3, online: 4 };
 const STATE_GLYPH = { online: "●", stale: "◐", offline: "✕", stopped: "■", unknown: "?" };
@@ -44,12 +44,12 @@ export function tickCameras() {
   }
 }
 
+/** The map's colour key: the alerts' scale (severity.js); the LOS letters stay as text on the zones. */
 export function renderLegend(letters) {
   const legend = clear($("legend"));
-  for (const letter of letters) {
-    legend.append(
-      h("li", { style: `background:${losColour(letter, letters)};color:${losTextColour(letter, letters)}`, title: `Level of service ${letter}`, text: letter }),
-    );
+  legend.title = `Zone colour follows the alert thresholds; level of service ${letters.join(" ")} is written on each zone`;
+  for (const { label, colour } of SEVERITY_LEGEND) {
+    legend.append(h("li", { class: "legend-severity", style: `background:${colour};color:${inkOn(colour)}`, text: label }));
   }
 }
 

@@ -285,3 +285,75 @@ def test_camera_state_ages_on_centrals_clock_and_greys_a_silent_cameras_zones(pa
         "original": False,
         "live": True,
     }
+
+
+def test_alert_text_follows_the_current_forecast_and_level(page: Any) -> None:
+    """Issue 16 (3): next threshold and when from the forecast the chart draws; 'falling' when it falls."""
+    out = page.evaluate(
+        """async () => {
+            const { outlook } = await import('./alert_text.js');
+            const th = { warning: 1.0, critical: 1.5 };
+            const times = Array.from({ length: 12 }, (_, i) => 1000 + 60 * (i + 1));
+            const rising = { times, yhat: times.map((_, i) => 1.41 + 0.03 * (i + 1)),
+                             crossings: [{ name: 'critical', threshold: 1.5, probability: 0.7, expected_time: 1240 }] };
+            const falling = { times, yhat: times.map((_, i) => 1.41 - 0.08 * (i + 1)),
+                              crossings: [{ name: 'critical', threshold: 1.5, probability: 0.05, expected_time: null }] };
+            const zone = (f, d) => ({ thresholds: th, latest: { density: d }, forecast: f });
+            return { rising: outlook(zone(rising, 1.41), 1000), falling: outlook(zone(falling, 1.41), 1000),
+                     over: outlook(zone(falling, 1.7), 1000).text, none: outlook({ thresholds: th }, 1000) };
+        }"""
+    )
+    # At 1.41 (over warning) the next line is critical 1.5: the forecast's path reaches it at its 3rd step.
+    assert out["rising"]["text"].startswith("Expected over 1.50/m² in ~3 min, p 70 %")
+    assert "1.00" not in out["rising"]["text"]
+    assert out["falling"]["inS"] is None and out["falling"]["trend"] == "falling"
+    assert "falling" in out["falling"]["text"] and "p 5 %" in out["falling"]["text"]
+    assert "over critical 1.50/m²" in out["over"] and "falling" in out["over"]
+    assert out["none"] is None
+
+
+def test_zone_colour_and_alert_severity_share_one_scale(page: Any) -> None:
+    out = page.evaluate(
+        """async () => {
+            const { densityLevel, zoneColour } = await import('./severity.js');
+            const th = { warning: 1.0, critical: 1.5 };
+            const css = getComputedStyle(document.documentElement);
+            return { levels: [0.1, 0.99, 1.0, 1.49, 1.5].map((d) => densityLevel(d, th)),
+                     colours: [0.1, 0.8, 1.2, 1.7].map((d) => zoneColour(d, th)),
+                     warning: css.getPropertyValue('--warning').trim(), critical: css.getPropertyValue('--critical').trim() };
+        }"""
+    )
+    assert out["levels"] == ["ok", "ok", "warning", "warning", "critical"]
+    quiet, busy, warning, critical = out["colours"]
+    assert quiet != busy  # a rising crowd still shows below the warning line
+    assert (warning, critical) == (out["warning"], out["critical"])  # the alert colours of style.css
+
+
+def test_patrol_panel_state_age_and_assignment_line(page: Any) -> None:
+    out = page.evaluate(
+        """async () => {
+            const { renderPatrolPanel, patrolState } = await import('./patrol_panel.js');
+            const { assignmentsOf, drawAssignments } = await import('./assignments.js');
+            const { makeProjection } = await import('./map.js');
+            const now = 10000;
+            const patrols = [{ id: 'b', name: 'Bravo', lon: 7.4474, lat: 46.948, acc_m: 6, at: now - 20, stale: false, stale_after_s: 60 },
+                             { id: 'a', name: 'Alpha', lon: 7.4480, lat: 46.948, acc_m: 40, at: now - 200, stale: false, stale_after_s: 60 }];
+            const assignments = assignmentsOf([{ state: 'assigned', assigned_patrol: 'b', zone: 'z', updated_at: 1 },
+                                               { state: 'open', assigned_patrol: null, zone: 'z', updated_at: 2 }]);
+            renderPatrolPanel(patrols, assignments, now, () => 'Plaza');
+            const rows = [...document.querySelectorAll('#patrols tr')].map((r) => [r.dataset.patrol, r.dataset.state, r.textContent]);
+            const proj = makeProjection([7.4474, 46.948]);
+            const layer = document.createElementNS('http://www.w3.org/2000/svg', 'g');
+            const ring = [[-20, -20], [20, -20], [20, 20], [-20, 20]].map(([x, y]) => proj.toLonLat(x + 100, y));
+            drawAssignments(layer, proj, { zones: [{ id: 'z', name: 'Plaza', polygon: ring }], patrols, assignments }, 1);
+            return { rows, lines: [...layer.querySelectorAll('.assignment')].map((g) => [g.dataset.patrol, g.dataset.zone]),
+                     d: layer.querySelector('.assignment-line')?.getAttribute('d'),
+                     serverStale: patrolState({ stale: true, at: now, stale_after_s: 60 }, now) };
+        }"""
+    )
+    assert [r[:2] for r in out["rows"]] == [["a", "stale"], ["b", "online"]]  # by name; Alpha's fix is 200 s old
+    assert "3 min" in out["rows"][0][2] and "±40 m" in out["rows"][0][2] and "free" in out["rows"][0][2]
+    assert "20 s" in out["rows"][1][2] and "→ Plaza" in out["rows"][1][2]
+    assert out["lines"] == [["b", "z"]]
+    assert out["d"] is not None and out["d"].startswith("M0,0L100")
+    assert out["serverStale"] == "stale"
