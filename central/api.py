@@ -32,6 +32,8 @@ from central.events import EventBus
 from central.login_throttle import LoginThrottle, ThrottleSettings, client_address
 from central.obs import Telemetry
 from central.read_model import region_summary
+from central.snapshot_api import add_snapshot_routes
+from central.snapshots import SnapshotRequests
 from central.store import AlertNotFound, Store
 from contract.central_messages import AlertView
 from contract.pedestrian import FRUIN_WALKWAY_BANDS
@@ -58,6 +60,7 @@ class Services:
     mqtt_connected: Callable[[], bool] | None = None
     # Logins and token expiry follow real time even when `clock` is accelerated for a replay.
     auth_clock: Clock | None = None
+    snapshots: SnapshotRequests | None = None  # None without a broker link
 
 
 class LoginIn(BaseModel):
@@ -309,6 +312,8 @@ def create_app(svc: Services) -> FastAPI:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    add_snapshot_routes(app, svc, changer=changer, reader=reader)
 
     if WEB_DIR.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

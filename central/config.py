@@ -285,6 +285,13 @@ class CameraConfig(_Model):
     lat: float = Field(ge=-90, le=90, description="Camera position, WGS-84 latitude.")
 
 
+class SnapshotsConfig(_Model):
+    """Operators' on-demand camera pictures (central/snapshot_api.py); the edge adds its own limits."""
+
+    enabled: bool = Field(default=True, description="False: the site refuses every snapshot request (403).")
+    timeout_s: float = Field(default=5.0, gt=0, le=30, description="How long to wait for the edge's reply.")
+
+
 class CentralConfig(_Model):
     site: SiteConfig = Field(default_factory=SiteConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
@@ -298,6 +305,7 @@ class CentralConfig(_Model):
     backlog: BacklogConfig = Field(default_factory=BacklogConfig)
     patrols: PatrolsConfig = Field(default_factory=PatrolsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     clock: ClockConfig = Field(default_factory=ClockConfig, description="Accelerated time for replays and demos.")
 

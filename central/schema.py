@@ -147,6 +147,22 @@ eval_cursor = Table(
 )
 
 
+# Who asked for a picture of which camera, when, and what came of it (issue 16: pixels leave the edge only on
+# an operator's request, and every request is accounted for). Written by central/snapshot_api.py.
+snapshot_audit = Table(
+    "snapshot_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("site", String(128), nullable=False),
+    Column("camera", String(128), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text),
+)
+Index("ix_snapshot_audit_at", snapshot_audit.c.at)
+
+
 def _v1(conn: Connection) -> None:
     for table in (metrics, forecasts, alerts, alert_audit, patrol_positions, cameras):
         table.create(conn, checkfirst=True)
@@ -156,7 +172,11 @@ def _v2(conn: Connection) -> None:
     eval_cursor.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+def _v3(conn: Connection) -> None:
+    snapshot_audit.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 
 
 def migrate(engine: Engine, now_s: float) -> int:

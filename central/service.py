@@ -27,6 +27,7 @@ from central.ingest import Ingest
 from central.mqtt.communicator import Communicator, MemoryCommunicator
 from central.mqtt.paho_link import MqttCommunicator
 from central.obs import Telemetry
+from central.snapshots import SnapshotRequests
 from central.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ class CentralService:
         self.store = Store(cfg.database.url)
         self.link: Communicator = MqttCommunicator(cfg, self.telemetry) if with_mqtt else MemoryCommunicator()
         self.evaluator = Evaluator(cfg, self.store, self.link, self.clock, self.bus, self.telemetry)
+        self.snapshots = SnapshotRequests(self.link, cfg.mqtt.topic_prefix)
+        if isinstance(self.link, MqttCommunicator):
+            self.link.snapshot_sink = self.snapshots.offer
         self.ingest: Ingest | None = None
         self.with_mqtt = with_mqtt
         secret_env = cfg.http.secret_env
@@ -63,6 +67,7 @@ class CentralService:
             started_at=self.started_at,
             mqtt_connected=lambda: self.ingest is not None and self.ingest.connected.is_set(),
             auth_clock=SystemClock() if isinstance(self.clock, ScaledClock) else None,
+            snapshots=self.snapshots if with_mqtt else None,
         )
         self.app = create_app(self.services)
 

@@ -47,6 +47,8 @@ class MqttCommunicator:
         self.client.on_message = self._on_message
         self.connected = threading.Event()
         self._handler: MessageHandler | None = None
+        # Edges' snapshot replies bypass ingest (they are answers to API requests, not data to store).
+        self.snapshot_sink: MessageHandler | None = None
 
     def set_handler(self, handler: MessageHandler) -> None:
         self._handler = handler
@@ -88,6 +90,8 @@ class MqttCommunicator:
                 # Other workers' alerts and forecasts, for this worker's console clients (not our own: noLocal).
                 (f"{p}/alerts/+", SubscribeOptions(qos=1, noLocal=True)),
                 (f"{p}/+/zones/+/forecast", SubscribeOptions(qos=0, noLocal=True)),
+                # QoS 0: a lost reply is a timeout for the operator, and needs no manual ack.
+                (f"{p}/+/+/snapshot", SubscribeOptions(qos=0)),
             ]
         )
         self.connected.set()
@@ -100,5 +104,9 @@ class MqttCommunicator:
         log.warning("disconnected from the broker: %s; reconnecting", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic.endswith("/snapshot"):
+            if self.snapshot_sink is not None:
+                self.snapshot_sink(Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos))
+            return
         if self._handler is not None:
             self._handler(Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos))

@@ -51,8 +51,9 @@ def _alert(aid: str = "za.current.100", t: float = 100.0) -> Alert:
 
 
 def test_migrations_are_versioned_and_idempotent(store: Store) -> None:
-    assert store.migrate(1.0) == store.migrate(2.0) == 2
+    assert store.migrate(1.0) == store.migrate(2.0) == 3
     assert store.load_cursor("0/1") is None  # v2: the evaluation cursor table
+    assert store.snapshot_audit() == []  # v3: the snapshot audit table
     store.save_cursor("0/1", 5, 1.0)
     store.save_cursor("0/1", 7, 2.0)
     assert store.load_cursor("0/1") == 7
