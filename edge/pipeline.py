@@ -150,6 +150,16 @@ class Pipeline:
         self._reconnects_seen = 0
         self._lock = threading.Lock()
 
+    @property
+    def tracks(self) -> Tracks:
+        """The latest frame's tracks (read by frame hooks, e.g. the snapshot desk, after `_process`)."""
+        return self._tracks
+
+    @property
+    def last_detected_xyxy(self) -> npt.NDArray[np.float32] | None:
+        """The detector's latest boxes, counted but not all tracked: a picture must pixelate them too."""
+        return self._last_detected_xyxy
+
     def run(self, stop: threading.Event | None = None, max_frames: int | None = None) -> PipelineStats:
         stop = stop or threading.Event()
         frames = self.source.frames()

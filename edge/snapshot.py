@@ -141,8 +141,8 @@ def scene_keeper(
 ) -> Callable[[Frame], None]:
     """The frame hook that hands each processed frame, with the tracks and boxes drawn on it, to `desk`.
 
-    Reads the pipeline's latest tracks and detector boxes (the pipeline offers no accessor and is not
-    this module's to change); the hook runs at the end of `_process`, when they belong to `frame`.
+    Reads the pipeline's latest tracks and detector boxes; the hook runs at the end of each processed frame,
+    when they belong to `frame`.
     """
 
     def keep(frame: Frame) -> None:
@@ -150,10 +150,10 @@ def scene_keeper(
             Scene(
                 frame=frame,
                 taken_at=clock(),
-                tracks=pipeline._tracks,
+                tracks=pipeline.tracks,
                 geometry=pipeline.geometry,
                 metrics_by_zone=dict(pipeline.last_metrics),  # the pipeline updates its own dict in place
-                detected_xyxy=pipeline._last_detected_xyxy,
+                detected_xyxy=pipeline.last_detected_xyxy,
             )
         )
 

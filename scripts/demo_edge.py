@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from central.clock import ScaledClock
@@ -26,6 +26,7 @@ from edge.config import ConfigError, EdgeConfig, load
 from edge.mqtt_client import MqttPublisher
 from edge.pipeline import Pipeline, default_detector_factory
 from edge.publishing import MetricsSink, health_from
+from edge.snapshot import SnapshotDesk, scene_keeper
 from edge.sources import FileSource, SourceCounters, SourceError
 from edge.types import Frame
 
@@ -84,12 +85,27 @@ class AcceleratedLoop:
         self._stop.set()
 
 
+def _each(hooks: list[Callable[[Frame], None]], frame: Frame) -> None:
+    for hook in hooks:
+        hook(frame)
+
+
 def run(cfg: EdgeConfig, speed: float, clock_start_s: float, stop: threading.Event) -> int:
     clock = ScaledClock(clock_start_s, speed)
     source = AcceleratedLoop(cfg.camera.source, speed, stop, fps=cfg.camera.fps)
     publisher = MqttPublisher(cfg.mqtt, site=cfg.site, camera=cfg.camera.id, clock=clock.now)
     publisher.start()
-    pipeline = Pipeline(cfg, source, [MetricsSink(publisher)], detector_factory=default_detector_factory)
+    snapshots = SnapshotDesk(cfg.snapshot, site=cfg.site, camera=cfg.camera.id)
+    keepers: list[Callable[[Frame], None]] = []  # the snapshot desk's frame hook, once the pipeline exists
+    pipeline = Pipeline(
+        cfg,
+        source,
+        [MetricsSink(publisher)],
+        detector_factory=default_detector_factory,
+        on_frame=lambda frame: _each(keepers, frame),
+    )
+    keepers.append(scene_keeper(pipeline, snapshots))
+    publisher.set_snapshot_desk(snapshots)
     publisher.set_health_source(lambda: health_from(pipeline.stats()))
     try:
         stats = pipeline.run(stop)
