@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import statistics
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -339,7 +340,7 @@ class CentralConfig(_Model):
             refs += [(c.lon, c.lat) for c in self.cameras if c.id == z.camera] or [(c.lon, c.lat) for c in self.cameras]
             others = [o.centroid() for o in self.zones if o is not z]
             if others and not refs:
-                refs = [(_median([p[0] for p in others]), _median([p[1] for p in others]))]
+                refs = [(statistics.median([p[0] for p in others]), statistics.median([p[1] for p in others]))]
             if not refs:
                 continue
             lon, lat = z.centroid()
@@ -360,11 +361,6 @@ def _km(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
-
-
-def _median(values: list[float]) -> float:
-    v = sorted(values)
-    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
 
 
 def format_validation_error(origin: str | Path, err: ValidationError) -> str:
