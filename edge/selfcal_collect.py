@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from edge.config import DetectorConfig
 from edge.detectors import Detector, build_detector
+from edge.detectors.boxes import covered_share
 from edge.selfcal import PersonSamples
 from edge.sources import open_source
 from edge.tracking import iou_matrix
@@ -54,14 +55,8 @@ def select_people(det: Detections, frame_size: tuple[int, int], s: CollectSettin
         return det
     b = det.xyxy.astype(np.float64)
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    x1 = np.maximum(b[:, None, 0], b[None, :, 0])
-    x2 = np.minimum(b[:, None, 2], b[None, :, 2])
-    y1 = np.maximum(b[:, None, 1], b[None, :, 1])
-    y2 = np.minimum(b[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    np.fill_diagonal(inter, 0.0)
     # Any box counts as an occluder here, even a low-scoring one: it is still something in the way.
-    overlap = (inter / np.maximum(w * h, 1e-9)[:, None]).max(axis=1)
+    overlap = covered_share(b)
     fw, fh = frame_size
     aspect = h / np.maximum(w, 1e-9)
     keep = (

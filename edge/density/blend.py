@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge.detectors.boxes import covered_share
+
 __all__ = ["DensityEstimate", "blend_count", "density_weight", "hidden_share"]
 
 # A box counts as hidden when another box covers this share of its area.
@@ -47,17 +49,10 @@ class DensityEstimate:
 
 def hidden_share(xyxy: npt.NDArray[np.floating], cover: float = HIDDEN_COVER) -> float:
     """Share of the boxes of which some other box covers at least `cover` of the area (0 with fewer than 2)."""
-    boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
-    n = len(boxes)
-    if n < 2:
+    shares = covered_share(xyxy)
+    if len(shares) < 2:
         return 0.0
-    x0, y0, x1, y1 = boxes.T
-    iw = np.clip(np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :]), 0, None)
-    ih = np.clip(np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :]), 0, None)
-    inter = iw * ih
-    np.fill_diagonal(inter, 0.0)
-    area = np.maximum((x1 - x0) * (y1 - y0), 1e-9)
-    hidden = (inter / area[:, None]).max(axis=1) >= cover
+    hidden = shares >= cover
     return float(hidden.mean())
 
 

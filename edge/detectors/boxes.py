@@ -26,6 +26,19 @@ def iou_matrix(a: Float, b: Float) -> Float:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
 
 
+def covered_share(xyxy: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Per box (N, 4 xyxy), the largest share of its own area that one other box of the set covers (0 alone)."""
+    b = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    if len(b) < 2:
+        return np.zeros(len(b))
+    iw = np.clip(np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    np.fill_diagonal(inter, 0.0)
+    area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-9)
+    return np.asarray((inter / area[:, None]).max(axis=1), np.float64)
+
+
 def nms(xyxy: Float, scores: Float, iou_threshold: float) -> npt.NDArray[np.int64]:
     """Indices kept by greedy NMS, best score first. A box is dropped when IoU > threshold with a kept one."""
     xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
