@@ -23,8 +23,8 @@ from edge.config import DensityConfig, DetectorConfig, EdgeConfig, load
 from edge.density import DensityCounter, DensityRun, blend_count, load_density_model
 from edge.density.heatmap import draw_density
 from edge.detectors import Detector, build_detector
-from edge.detectors.base import resolve_auto
 from edge.geometry import Homography, Zone, make_zone
+from edge.pipeline import default_detector_factory
 from edge.types import Frame
 
 __all__ = ["CountInputError", "add_arguments", "run"]
@@ -68,7 +68,7 @@ class _ImageCounter:
 
     def __init__(self, cfg: EdgeConfig | None) -> None:
         self.cfg = cfg
-        density_cfg = (cfg.density if cfg else DensityConfig()).model_copy(update={"mode": "on", "min_people": 0})
+        density_cfg = (cfg.density if cfg else DensityConfig()).model_copy(update={"mode": "on"})
         model = load_density_model(density_cfg)
         assert model is not None  # mode "on": a missing model raised
         self.model = model
@@ -79,17 +79,16 @@ class _ImageCounter:
 
     def _resize(self, size: tuple[int, int]) -> None:
         cfg = self.cfg
-        det_cfg = resolve_auto(cfg.detector if cfg else DetectorConfig())
         homography: Homography | None = None
         if cfg is not None:
             geometry = build_geometry(cfg, size)
             zones = list(geometry.zones)
             homography = geometry.homography
-            self.detector = build_detector(det_cfg, homography.image_to_ground, size, [z.image_px for z in zones])
+            self.detector = default_detector_factory(cfg, geometry)  # as the pipeline builds it
         else:
             zones = _whole_image(size)
-            self.detector = build_detector(det_cfg)
-        person_m = det_cfg.person_height_m
+            self.detector = build_detector(DetectorConfig())
+        person_m = (cfg.detector if cfg else DetectorConfig()).person_height_m
         self.counter = DensityCounter(self.model, self.density_cfg, zones, homography, size, person_m)
         self.size = size
 
