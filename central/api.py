@@ -167,6 +167,11 @@ def create_app(svc: Services) -> FastAPI:
         return Response(generate_latest(svc.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
     # -- auth --------------------------------------------------------------------------------------
+    display_names = {u.username: u.display_name for u in svc.cfg.users if u.display_name}
+
+    def display_name(username: str) -> str:
+        return display_names.get(username, username)
+
     @app.post("/api/login")
     def login(body: LoginIn, request: Request, response: Response) -> views.LoginOut:
         now = auth_clock.now()
@@ -202,7 +207,13 @@ def create_app(svc: Services) -> FastAPI:
         secure = svc.cfg.http.cookie_secure
         response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict", secure=secure)
         response.set_cookie(CSRF_COOKIE, sess.csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure)
-        return views.LoginOut(token=token, role=user.role, username=user.username, expires_at=sess.expires_at)
+        return views.LoginOut(
+            token=token,
+            role=user.role,
+            username=user.username,
+            display_name=display_name(user.username),
+            expires_at=sess.expires_at,
+        )
 
     @app.post("/api/logout")
     def logout(sess: Changer, response: Response) -> views.OkOut:
@@ -213,7 +224,7 @@ def create_app(svc: Services) -> FastAPI:
 
     @app.get("/api/me")
     def me(sess: Reader) -> views.MeOut:
-        return views.MeOut(username=sess.username, role=sess.role)
+        return views.MeOut(username=sess.username, role=sess.role, display_name=display_name(sess.username))
 
     # -- reading -----------------------------------------------------------------------------------
     @app.get("/api/site")
@@ -237,6 +248,7 @@ def create_app(svc: Services) -> FastAPI:
             ),
             los_bands=FRUIN_WALKWAY_BANDS,
             forecast=views.ForecastSettings(step_s=cfg.forecast.step_s, horizon_s=cfg.forecast.horizon_s),
+            timezone=cfg.site.timezone,
         )
 
     @app.get("/api/zones")

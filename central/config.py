@@ -1,78 +1,69 @@
 """Process, config: central's site configuration: YAML validated by pydantic models.
 
-Unknown keys are rejected and every error names the offending key (`zones.0.polygon`). Threshold
-defaults follow Fruin's walkway levels of service: about 2 persons/m² (bands E/F boundary region)
-is where a moving crowd gets uncomfortable and about 4 persons/m² is critical for a moving crowd.
+Unknown keys are rejected and every error names the offending key (`zones.0.polygon`). The site, zone and
+camera models live in central/site_config.py and are re-exported here (`__all__`), so
+`from central.config import ZoneConfig` keeps working.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
-import statistics
 from pathlib import Path
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 import configio
+from central.site_config import (
+    DEFAULT_CRITICAL_PPM2,
+    DEFAULT_WARNING_PPM2,
+    DISPLAY_NAME_MAX,
+    SWAP_KM,
+    CameraConfig,
+    LonLat,
+    SiteConfig,
+    Thresholds,
+    ZoneConfig,
+    swapped_zone_error,
+)
+from central.site_config import ID_PATTERN as _ID_PATTERN
+from central.site_config import Model as _Model
 
-DEFAULT_WARNING_PPM2 = 2.0
-DEFAULT_CRITICAL_PPM2 = 4.0
-
-LonLat = Annotated[list[float], Field(min_length=2, max_length=2)]
-SWAP_KM = 50.0  # a zone this far from the rest of the site, but on it with lat/lon swapped, is written [lat, lon]
-_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
+__all__ = [
+    "DEFAULT_CRITICAL_PPM2",
+    "DEFAULT_WARNING_PPM2",
+    "SWAP_KM",
+    "AlertsConfig",
+    "BacklogConfig",
+    "CameraConfig",
+    "CentralConfig",
+    "ClockConfig",
+    "ConfigError",
+    "DatabaseConfig",
+    "ForecastConfig",
+    "HttpConfig",
+    "LoginThrottleConfig",
+    "LonLat",
+    "MqttConfig",
+    "PatrolsConfig",
+    "RetentionConfig",
+    "SiteConfig",
+    "SnapshotsConfig",
+    "Thresholds",
+    "UserConfig",
+    "WorkerConfig",
+    "ZoneConfig",
+    "check_site",
+    "format_validation_error",
+    "load",
+    "parse",
+    "user_password_source",
+]
 
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the key."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Thresholds(_Model):
-    warning: float = Field(default=DEFAULT_WARNING_PPM2, gt=0, le=100, description="Warning density, persons/m².")
-    critical: float = Field(default=DEFAULT_CRITICAL_PPM2, gt=0, le=100, description="Critical density, persons/m².")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Thresholds:
-        if self.critical <= self.warning:
-            raise ValueError(f"critical ({self.critical}) must be above warning ({self.warning})")
-        return self
-
-
-class ZoneConfig(_Model):
-    id: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Site-wide zone id.")
-    name: str | None = Field(default=None, max_length=200, description="Display name; defaults to the id.")
-    camera: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Edge camera id.")
-    edge_zone: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Zone id at the edge.")
-    polygon: list[LonLat] = Field(min_length=3, description="WGS-84 ring, GeoJSON order [lon, lat].")
-    thresholds: Thresholds | None = Field(default=None, description="Per-zone thresholds; site defaults if absent.")
-
-    @field_validator("polygon")
-    @classmethod
-    def _wgs84(cls, ring: list[list[float]]) -> list[list[float]]:
-        for i, (lon, lat) in enumerate(ring):
-            if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-                raise ValueError(f"point {i} [{lon}, {lat}] is not [lon, lat] in degrees (GeoJSON order)")
-        if ring[0] == ring[-1]:
-            ring = ring[:-1]
-        if len(ring) < 3:
-            raise ValueError("a polygon needs at least 3 distinct points")
-        if (edges := configio.crossing_edges(ring)) is not None:
-            raise ValueError(configio.crossing_message(edges, len(ring)))
-        return ring
-
-    def centroid(self) -> tuple[float, float]:
-        return (
-            sum(p[0] for p in self.polygon) / len(self.polygon),
-            sum(p[1] for p in self.polygon) / len(self.polygon),
-        )
 
 
 class MqttConfig(_Model):
@@ -140,6 +131,13 @@ class HttpConfig(_Model):
 class UserConfig(_Model):
     username: str = Field(min_length=1, max_length=64, pattern=_ID_PATTERN)
     role: Literal["viewer", "operator", "admin"]
+    display_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=DISPLAY_NAME_MAX,
+        description="Name the console shows for the signed-in user (e.g. 'Control room, desk 2'); "
+        "defaults to the username.",
+    )
     password_hash: str | None = Field(default=None, description="argon2 hash from `crowd-central hash-password`.")
     password_env: str | None = Field(default=None, description="Env var holding the plain password.")
 
@@ -250,42 +248,6 @@ class WorkerConfig(_Model):
         return self
 
 
-class SiteConfig(_Model):
-    id: str = Field(default="site", min_length=1, max_length=128, pattern=_ID_PATTERN, description="Edge site id.")
-    name: str = Field(default="Site", max_length=200, description="Display name.")
-    center: LonLat | None = Field(default=None, description="Map centre [lon, lat]; default: the zones' centre.")
-    tile_url: str | None = Field(default=None, description="XYZ tile URL template for the console map.")
-    basemap: str | None = Field(
-        default=None,
-        description="GeoJSON file drawn under the zones (offline basemap); relative to the config file's folder.",
-    )
-    thresholds: Thresholds = Field(default_factory=Thresholds, description="Defaults for zones without their own.")
-    timezone: str = Field(
-        default="UTC", description="IANA time zone of the site: the forecasts' time-of-day/week profile follows it."
-    )
-
-    @field_validator("basemap")
-    @classmethod
-    def _relative_to_config(cls, v: str | None, info: ValidationInfo) -> str | None:
-        return None if v is None else configio.resolve_path(v, configio.base_dir(info.context))
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, tz: str) -> str:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {tz!r} (an IANA name such as 'Europe/Zurich')") from None
-        return tz
-
-
-class CameraConfig(_Model):
-    id: str = Field(min_length=1, max_length=128, pattern=_ID_PATTERN, description="Edge camera id.")
-    site: str | None = Field(default=None, max_length=128, pattern=_ID_PATTERN, description="Default: site.id.")
-    lon: float = Field(ge=-180, le=180, description="Camera position, WGS-84 longitude.")
-    lat: float = Field(ge=-90, le=90, description="Camera position, WGS-84 latitude.")
-
-
 class SnapshotsConfig(_Model):
     """Operators' on-demand camera pictures (central/snapshot_api.py); the edge adds its own limits."""
 
@@ -300,7 +262,9 @@ class CentralConfig(_Model):
     http: HttpConfig = Field(default_factory=HttpConfig)
     users: list[UserConfig] = Field(default_factory=list)
     zones: list[ZoneConfig] = Field(default_factory=list)
-    cameras: list[CameraConfig] = Field(default_factory=list, description="Optional camera positions for the map.")
+    cameras: list[CameraConfig] = Field(
+        default_factory=list, description="Optional camera display names and positions for the console."
+    )
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     backlog: BacklogConfig = Field(default_factory=BacklogConfig)
@@ -328,39 +292,12 @@ class CentralConfig(_Model):
         names = [u.username for u in self.users]
         if len(names) != len(set(names)):
             raise ValueError("a username appears twice")
-        self._not_swapped()
+        if (swapped := swapped_zone_error(self.site, self.cameras, self.zones)) is not None:
+            raise ValueError(swapped)
         return self
-
-    def _not_swapped(self) -> None:
-        """A zone given as [lat, lon] lands far from the site (tens to thousands of km) while its swapped
-        corners land on it: name it instead of drawing it in the sea. The site is where the map centre, the
-        cameras and the other zones are."""
-        for i, z in enumerate(self.zones):
-            refs = [tuple(self.site.center)] if self.site.center else []
-            refs += [(c.lon, c.lat) for c in self.cameras if c.id == z.camera] or [(c.lon, c.lat) for c in self.cameras]
-            others = [o.centroid() for o in self.zones if o is not z]
-            if others and not refs:
-                refs = [(statistics.median([p[0] for p in others]), statistics.median([p[1] for p in others]))]
-            if not refs:
-                continue
-            lon, lat = z.centroid()
-            near = min(_km((lon, lat), r) for r in refs)
-            near_swapped = min(_km((lat, lon), r) for r in refs)
-            if near > SWAP_KM and near_swapped < SWAP_KM:
-                raise ValueError(
-                    f"zones.{i}.polygon: zone {z.id!r} lies {near:.0f} km from the site but on it with latitude and "
-                    "longitude swapped: write each point [lon, lat] (GeoJSON order)"
-                )
 
     def zone_thresholds(self, zone: ZoneConfig) -> Thresholds:
         return zone.thresholds or self.site.thresholds
-
-
-def _km(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Great-circle distance in km between two [lon, lat] points (haversine)."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def format_validation_error(origin: str | Path, err: ValidationError) -> str:

@@ -60,7 +60,8 @@ class CameraLiveness:
         self.store = store
         self.bus = bus
         self.cameras: dict[tuple[str, str], CameraRuntime] = {}
-        self._pos = {(c.site or cfg.site.id, c.id): (c.lon, c.lat) for c in cfg.cameras}
+        self._pos = {(c.site or cfg.site.id, c.id): c.position for c in cfg.cameras if c.position is not None}
+        self._names = {(c.site or cfg.site.id, c.id): c.display_name for c in cfg.cameras if c.display_name}
         self.checked_at = -math.inf
         self.dirty = True  # something changed that the stale rules must look at now
 
@@ -147,12 +148,15 @@ class CameraLiveness:
             stale and cam.state == "online",
             self._pos.get((cam.site, cam.camera)),
             stale_after_s=self.cfg.alerts.camera_stale_s,
+            display_name=self._names.get((cam.site, cam.camera)),
         )
 
     def views(self, now: float) -> list[views.CameraView]:
         known = dict(self.cameras)
         for cam_id in self.registry.cameras():
             known.setdefault((self.registry.site, cam_id), CameraRuntime(self.registry.site, cam_id))
+        # A position puts a camera on the map before it reports; a display name alone does not list it (the
+        # demo names cameras that only some of its runs start).
         for site, cam_id in self._pos:
             known.setdefault((site, cam_id), CameraRuntime(site, cam_id))
         return [self.view(c, now) for _, c in sorted(known.items())]

@@ -86,6 +86,9 @@ class CameraView(View, CameraRow):
     # Central's silence limit: between two announcements the page ages `last_seen` on central's clock
     # and calls an online camera stale past this, as central does.
     stale_after_s: float | None = None
+    # What the console calls the camera (config `cameras[].display_name`); the id when none is given.
+    # A default so that a row read back without it (snapshot_api, old clients) still validates.
+    display_name: str = ""
     lon: float | None = None  # only where the config gives the camera's position
     lat: float | None = None
 
@@ -158,12 +161,23 @@ def patrol_view(
 
 
 def camera_view(
-    c: CameraRow, stale: bool, lon_lat: tuple[float, float] | None = None, stale_after_s: float | None = None
+    c: CameraRow,
+    stale: bool,
+    lon_lat: tuple[float, float] | None = None,
+    stale_after_s: float | None = None,
+    display_name: str | None = None,
 ) -> CameraView:
     lon, lat = lon_lat if lon_lat is not None else (None, None)
     state = "stale" if stale and c.state == "online" else c.state
     return CameraView.model_validate(
-        {**c.model_dump(), "state": state, "lon": lon, "lat": lat, "stale_after_s": stale_after_s}
+        {
+            **c.model_dump(),
+            "state": state,
+            "lon": lon,
+            "lat": lat,
+            "stale_after_s": stale_after_s,
+            "display_name": display_name or c.camera,
+        }
     )
 
 
@@ -203,18 +217,21 @@ class SiteView(View):
     thresholds_default: Thresholds
     los_bands: Any
     forecast: ForecastSettings
+    timezone: str  # IANA name (config site.timezone): the console shows every clock time in it
 
 
 class LoginOut(View):
     token: str
     role: str
     username: str
+    display_name: str  # config users[].display_name, else the username
     expires_at: float
 
 
 class MeOut(View):
     username: str
     role: str
+    display_name: str  # config users[].display_name, else the username
 
 
 class OkOut(View):

@@ -100,10 +100,14 @@ def plan_edges(args: argparse.Namespace, out: Path) -> list[EdgePlan]:
     return [EdgePlan(cfg, str(load_edge(cfg).camera.source), (10.0, 40.0), "rendered clip")]
 
 
-def edge_zones(plan: EdgePlan, frame: LocalFrame) -> list[dict[str, Any]]:
-    """Central zones for an edge's ground zones, moved by the plan's offset onto the site's map."""
+def edge_zones(plan: EdgePlan, frame: LocalFrame, camera_names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Central zones for an edge's ground zones, moved by the plan's offset onto the site's map.
+
+    Each is named for people ("Crossing left · Campus crossing camera"), from its edge zone id and the
+    camera's display name in configs/demo/central.yaml; the ids stay in the console's tooltips."""
     cfg = load_edge(plan.config)
     dx, dy = plan.offset_m
+    camera = (camera_names or {}).get(cfg.camera.id, cfg.camera.id)
     zones = []
     for z in cfg.zones:
         if z.polygon is None:  # image-only zones have no ground position to put on the map
@@ -112,7 +116,7 @@ def edge_zones(plan: EdgePlan, frame: LocalFrame) -> list[dict[str, Any]]:
         zones.append(
             {
                 "id": f"{cfg.camera.id}-{z.id}",
-                "name": f"{z.id} ({cfg.camera.id})",
+                "name": f"{z.id.replace('-', ' ').replace('_', ' ').capitalize()} · {camera}",
                 "camera": cfg.camera.id,
                 "edge_zone": z.id,
                 "polygon": [[round(lon, 7), round(lat, 7)] for lon, lat in ring],
@@ -127,8 +131,9 @@ def central_config(
     base = yaml.safe_load((DEMO / "central.yaml").read_text(encoding="utf-8"))
     sc = built.scenario
     zones = list(cast(list[dict[str, Any]], sc.central_site_config()["zones"]))
+    names = {c["id"]: c["display_name"] for c in base.get("cameras", []) if c.get("display_name")}
     for plan in plans:
-        zones.extend(edge_zones(plan, sc.site.frame))
+        zones.extend(edge_zones(plan, sc.site.frame, names))
     site = dict(base["site"])
     if site.get("basemap"):  # relative to configs/demo/, where the config written to `out` cannot find it
         site["basemap"] = str((DEMO / site["basemap"]).resolve())

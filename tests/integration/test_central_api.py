@@ -93,7 +93,7 @@ def test_login_returns_a_token_and_cookies(svc: CentralService) -> None:
     assert (body["role"], body["username"]) == ("operator", "olga") and body["expires_at"] > T0
     assert "crowd_session" in r.cookies and "crowd_csrf" in r.cookies
     assert "httponly" in r.headers.get_list("set-cookie")[0].lower()
-    assert c.get("/api/me").json() == {"username": "olga", "role": "operator"}  # by cookie
+    assert c.get("/api/me").json() == {"username": "olga", "role": "operator", "display_name": "olga"}  # by cookie
     assert c.get("/api/me", headers={"Authorization": f"Bearer {body['token']}"}).json()["role"] == "operator"
 
 
