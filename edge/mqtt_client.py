@@ -8,33 +8,39 @@ waits on disk. A row acknowledged but not yet deleted when the process dies is s
 next start: receivers drop duplicates by `(camera, seq)`.
 
 Status (`online` on every connect, `offline` as last will, `stopped` on a clean stop) and stats are
-live information and bypass the queue. The edge subscribes only to its `cmd` topic; payloads that do
-not validate are logged and ignored. A `snapshot` command is answered on the snapshot topic by the
-`SnapshotDesk` set with `set_snapshot_desk` (edge/snapshot.py), or refused when none is set.
+live information and bypass the queue. The edge subscribes only to its `cmd` topic and hands what comes
+there to its `CommandDesk` (edge/mqtt_commands.py); a snapshot reply goes out on the snapshot topic,
+not retained.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import psutil
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from contract.edge_messages import CommandMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
+from contract.edge_messages import SnapshotMessage, StatsMessage, StatusMessage, ZoneMetricsMessage
 from contract.topics import cmd_topic, metrics_topic, snapshot_topic, stats_topic, status_topic
-from contract.wire import MessageError, decode, encode
-from edge.config import EdgeConfig, MqttConfig, SnapshotConfig
+from contract.wire import encode
+from edge.config import EdgeConfig, MqttConfig
+from edge.mqtt_commands import CommandDesk
+from edge.mqtt_connection import (
+    SESSION_EXPIRY_S,
+    Credentials,
+    connect,
+    new_client,
+    resolve_credentials,
+    should_fall_back_to_311,
+)
 from edge.outbox import Envelope, Outbox
 from edge.publishing import (
     HealthSource,
@@ -49,41 +55,21 @@ from edge.publishing import (
 from edge.snapshot import SnapshotDesk
 from edge.types import ZoneMetrics
 
-__all__ = ["Credentials", "MqttPublisher", "publisher_for", "resolve_credentials", "should_fall_back_to_311"]
+# Credentials, resolve_credentials, should_fall_back_to_311 and SESSION_EXPIRY_S live in edge/mqtt_connection.py
+# and stay importable from here.
+__all__ = [
+    "SESSION_EXPIRY_S",
+    "Credentials",
+    "MqttPublisher",
+    "publisher_for",
+    "resolve_credentials",
+    "should_fall_back_to_311",
+]
 
 log = logging.getLogger(__name__)
 
-SESSION_EXPIRY_S = 7 * 24 * 3600
 _WINDOW = 200  # rows handed to paho and not yet acknowledged; bounds paho's memory
 _HOUR_S = 3600.0
-
-
-def _not_after_disconnect(record: logging.LogRecord) -> bool:
-    # paho 2.2's loop thread may log this as an error once after a clean disconnect; it means nothing.
-    return not str(record.msg).startswith("Client is not connected")
-
-
-_PAHO_LOG = logging.getLogger(f"{__name__}.paho")
-_PAHO_LOG.addFilter(_not_after_disconnect)
-
-
-@dataclasses.dataclass(frozen=True)
-class Credentials:
-    username: str | None
-    password: str | None = dataclasses.field(default=None, repr=False)
-
-
-def resolve_credentials(cfg: MqttConfig, env: Mapping[str, str]) -> Credentials:
-    """Config values win; CROWD_MQTT_USERNAME / CROWD_MQTT_PASSWORD fill what the config leaves out."""
-    return Credentials(
-        username=cfg.username or env.get("CROWD_MQTT_USERNAME") or None,
-        password=cfg.password or env.get("CROWD_MQTT_PASSWORD") or None,
-    )
-
-
-def should_fall_back_to_311(protocol: MQTTProtocolVersion, reason_value: int) -> bool:
-    """A v5 CONNECT refused for its protocol version (0x84; 0x01 from a 3.1.1 broker) is retried as 3.1.1."""
-    return protocol == MQTTProtocolVersion.MQTTv5 and reason_value in (0x01, 0x84)
 
 
 class MqttPublisher:
@@ -111,7 +97,13 @@ class MqttPublisher:
         self._dropped_at_start = self.outbox.dropped_total
         self._seq_counter = f"seq/{camera}"
         self._health: HealthSource = PipelineHealth
-        self._snapshots: SnapshotDesk | None = None
+        self._commands = CommandDesk(
+            site=site,
+            camera=camera,
+            publish_status=self.publish_status,
+            publish_stats=self.publish_stats,
+            send_snapshot=self._send_snapshot,
+        )
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # the first call only sets the baseline
 
@@ -161,7 +153,7 @@ class MqttPublisher:
         self._health = source
 
     def set_snapshot_desk(self, desk: SnapshotDesk) -> None:
-        self._snapshots = desk
+        self._commands.snapshots = desk
 
     def publish_metrics(self, metrics: Sequence[ZoneMetrics]) -> list[ZoneMetricsMessage]:
         drafts: list[ZoneMetricsMessage] = []
@@ -234,24 +226,13 @@ class MqttPublisher:
     # -- paho client ------------------------------------------------------------------------------
 
     def _new_client(self) -> mqtt.Client:
-        v5 = self._protocol == MQTTProtocolVersion.MQTTv5
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"crowd-edge-{self.site}-{self.camera}"[:128],
-            protocol=self._protocol,
-            clean_session=None if v5 else False,
-            reconnect_on_failure=True,
-        )
-        client.enable_logger(_PAHO_LOG)
-        client.reconnect_delay_set(min_delay=1, max_delay=5)
-        if self._credentials.username or self._credentials.password:
-            client.username_pw_set(self._credentials.username, self._credentials.password)
-        tls = self.cfg.tls
-        if tls is not None:
-            client.tls_set(ca_certs=tls.ca_certs, certfile=tls.certfile, keyfile=tls.keyfile)
-            client.tls_insecure_set(tls.insecure)
-        client.will_set(
-            status_topic(self.prefix, self.site, self.camera), encode(self._status("offline")), qos=1, retain=True
+        client = new_client(
+            self.cfg,
+            self._credentials,
+            self._protocol,
+            client_id=f"crowd-edge-{self.site}-{self.camera}",
+            will_topic=status_topic(self.prefix, self.site, self.camera),
+            will_payload=encode(self._status("offline")),
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -260,16 +241,7 @@ class MqttPublisher:
         return client
 
     def _connect(self) -> None:
-        props: Properties | None = None
-        clean_start: bool | Literal[3] = mqtt.MQTT_CLEAN_START_FIRST_ONLY
-        if self._protocol == MQTTProtocolVersion.MQTTv5:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = SESSION_EXPIRY_S
-            clean_start = False
-        self._client.connect_async(
-            self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s, clean_start=clean_start, properties=props
-        )
-        self._client.loop_start()
+        connect(self._client, self.cfg, self._protocol)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
         if reason.is_failure:
@@ -311,26 +283,9 @@ class MqttPublisher:
         self._wake.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            cmd = decode(CommandMessage, bytes(message.payload))
-        except MessageError as err:
-            log.warning("mqtt: ignored malformed payload on %s: %s", message.topic, err)
-            return
-        try:
-            if cmd.command == "status":
-                self.publish_status()
-            elif cmd.command == "stats":
-                self.publish_stats()
-            else:
-                self._answer_snapshot(cmd)
-        except Exception:  # a command must never take the edge down
-            log.exception("mqtt: command %r on %s failed", cmd.command, message.topic)
+        self._commands.handle(message.topic, bytes(message.payload))
 
-    def _answer_snapshot(self, cmd: CommandMessage) -> None:
-        # Encoded on paho's thread: one small, rate-limited picture delays other commands by milliseconds.
-        desk = self._snapshots or SnapshotDesk(SnapshotConfig(enabled=False), site=self.site, camera=self.camera)
-        reply = desk.answer(cmd)
-        log.info("mqtt: snapshot request %r answered %s", cmd.request_id, reply.status)
+    def _send_snapshot(self, reply: SnapshotMessage) -> None:
         # Not retained: a picture is for the one who asked, not for whoever subscribes later.
         self._publish_direct(snapshot_topic(self.prefix, self.site, self.camera), encode(reply), retain=False)
 
