@@ -2,9 +2,10 @@
 // event stream with its own reconnect. See docs/api.md for the contract.
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, retryAfterS = null) {
     super(message);
     this.status = status;
+    this.retryAfterS = retryAfterS; // seconds from a Retry-After header (429), else null
   }
 }
 
@@ -49,7 +50,9 @@ export async function api(path, { method = "GET", body } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) {
-    const error = new ApiError(response.status, await detailOf(response));
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+    const wait = Number.isFinite(retryAfter) ? retryAfter : null;
+    const error = new ApiError(response.status, await detailOf(response), wait);
     if (response.status === 401 && path !== "/api/login") onUnauthorized(error);
     throw error;
   }

@@ -313,7 +313,7 @@ function wire() {
         error instanceof ApiError && error.status === 401
           ? "Wrong user name or password."
           : error instanceof ApiError && error.status === 429
-            ? "Too many attempts; wait a minute."
+            ? `Too many attempts; try again in ${error.retryAfterS ?? 60} s.`
             : `Sign-in failed: ${error.message}`;
     }
   });
