@@ -90,6 +90,8 @@ export class AlertList {
     this.count.textContent = String(open.length);
     this.count.classList.toggle("count-critical", open.some((a) => a.level === "critical" && a.state === "open"));
     this.empty.hidden = shown.length > 0;
+    // Few cards get bigger type (style.css): on a wall, one alert must not be small text in an empty panel.
+    this.list.dataset.cards = String(Math.min(shown.length, 4));
     const focused = document.activeElement?.closest?.("[data-alert]")?.dataset.alert;
     clear(this.list);
     for (const alert of shown) this.list.append(this.card(alert, now));
@@ -124,7 +126,7 @@ export class AlertList {
         { class: "alert-head" },
         h("span", { class: `sev sev-${alert.level}`, text: alert.level === "critical" ? "CRITICAL" : "Warning" }),
         h("span", { class: "kind", text: KIND_LABEL[alert.kind] || alert.kind }),
-        h("button", { type: "button", class: "zone-link", text: ctx.zoneName(alert.zone), onclick: () => ctx.onSelectZone(alert.zone) }),
+        h("button", { type: "button", class: "zone-link", text: ctx.zoneName(alert.zone), title: `zone ${alert.zone}`, onclick: () => ctx.onSelectZone(alert.zone) }),
         h("span", { class: "age", "data-opened-at": alert.opened_at, title: `opened ${formatClock(alert.opened_at)}`, text: formatAge(now - alert.opened_at) }),
       ),
     );

@@ -11,6 +11,8 @@ import { SiteMap } from "./map.js";
 import { losLetters } from "./palette.js";
 import { renderPatrolPanel, tickPatrols } from "./patrol_panel.js";
 import { renderCameras, renderLegend, renderRegionError, renderRegionResult, renderZoneFigures, tickCameras } from "./panels.js";
+import { clockLabel, setSiteTimeZone, siteTimeZone } from "./site_time.js";
+import { renderSummary, summarize } from "./summary.js";
 
 const state = {
   me: null,
@@ -29,6 +31,8 @@ const state = {
 
 const zoneName = (id) => state.zones.get(id)?.name ?? id;
 const patrolName = (id) => state.patrols.get(id)?.name || id;
+// Display names everywhere an operator reads; ids only in tooltips (config `display_name`, docs/console.md).
+const cameraName = (camera) => camera.display_name || camera.camera;
 const canChange = () => state.me?.role === "operator" || state.me?.role === "admin";
 
 let map = null;
@@ -92,6 +96,7 @@ function redraw() {
     renderPatrolPanel(patrols, assignments, nowS(), zoneName);
     alertList.render(alerts);
     renderCameras(cameras);
+    renderSummary($("summary"), summarize({ zones: [...zones.values()], alerts, cameras, now: nowS() }), { zoneName, cameraName });
     drawDetail(zones);
   });
 }
@@ -99,6 +104,7 @@ function redraw() {
 function drawDetail(zones = liveView().zones) {
   const zone = zones.get(state.selectedZone);
   $("detail-name").textContent = zone ? zone.name : "— click a zone on the map";
+  $("detail-name").title = zone ? `zone ${zone.id}` : "";
   renderZoneFigures(zone);
   const chart = $("detail-chart");
   if (zone) renderZoneChart(chart, { zone, points: state.history, now: nowS() });
@@ -170,6 +176,8 @@ async function refetch() {
   ]);
   if (!state.site || JSON.stringify(site) !== JSON.stringify(state.site)) {
     state.site = site;
+    setSiteTimeZone(site.timezone);
+    showSiteClock();
     map.setSite(site);
     renderLegend(losLetters(site.los_bands));
     $("site-name").textContent = site.name || "Crowd console";
@@ -189,6 +197,13 @@ async function refetch() {
   redraw();
   // followUrgent() loads the history of a newly chosen zone; refresh a kept one (events were missed).
   if (state.selectedZone === before) loadHistory();
+}
+
+/** Central's time in the site's time zone, with the zone named once here for every time on the page. */
+function showSiteClock() {
+  const node = $("site-clock");
+  node.textContent = clockLabel(nowS());
+  node.title = `Site time (${siteTimeZone()}): every time on this page is in this zone`;
 }
 
 function setConnection(status) {
@@ -270,7 +285,9 @@ async function enter(me) {
   state.me = me;
   $("login").hidden = true;
   $("app").hidden = false;
-  $("who").textContent = `${me.username} · ${me.role}`;
+  // The person's name, not "operator · operator"; the account and role are in the tooltip.
+  $("who").textContent = me.display_name || me.username;
+  $("who").title = `Signed in as ${me.username} (${me.role})`;
   document.body.dataset.role = me.role;
   startEvents();
   // Also fetch now, not only on the stream's hello: the page must show data even if the stream is blocked.
@@ -307,7 +324,7 @@ function wire() {
     try {
       const result = await login($("login-user").value, $("login-pass").value);
       $("login-pass").value = "";
-      await enter({ username: result.username, role: result.role });
+      await enter({ username: result.username, role: result.role, display_name: result.display_name });
     } catch (error) {
       $("login-error").textContent =
         error instanceof ApiError && error.status === 401
@@ -327,6 +344,7 @@ function wire() {
   setUnauthorizedHandler(() => showLogin(state.me ? "Your session ended; sign in again." : ""));
 
   setInterval(() => {
+    showSiteClock();
     alertList.tick();
     tickCameras();
     tickPatrols();

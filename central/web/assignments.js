@@ -1,6 +1,7 @@
 // Assigned patrols on the map: a line from each assigned patrol to its zone, and a ring on the patrol.
-// Reddish purple (Okabe-Ito #cc79a7), unlike the blue of tracks, selection and drawn regions and unlike the
-// warning/critical fills, so "who is sent where" reads at a glance.
+// Reddish purple (Okabe-Ito #cc79a7, palette.js MAP_COLOURS.assigned), unlike the patrols' blue, the
+// selection's white and a drawn region's orange, and unlike the warning/critical fills, so "who is sent
+// where" reads at a glance.
 
 import { s } from "./dom.js";
 

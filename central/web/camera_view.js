@@ -52,10 +52,10 @@ async function reasonOf(response) {
 }
 
 /** Ask for one picture of `camera` and show it, or say why there is none. */
-export async function showCamera(camera) {
+export async function showCamera(camera, name = camera) {
   const box = viewer();
   releasePicture();
-  $("camera-view-title").textContent = `Camera ${camera}`;
+  $("camera-view-title").textContent = `Camera ${name}`;
   const status = $("camera-view-status");
   status.textContent = "Asking the camera for a picture…";
   status.dataset.state = "waiting";
@@ -87,10 +87,10 @@ export async function showCamera(camera) {
   status.dataset.state = "shown";
 }
 
-function viewButton(camera, label) {
-  return h("button", { type: "button", class: "cam-view", "data-view-camera": camera, text: label, title: `One picture from ${camera}`, onclick: (event) => {
+function viewButton(camera, label, name = camera) {
+  return h("button", { type: "button", class: "cam-view", "data-view-camera": camera, text: label, title: `One picture from ${name}`, onclick: (event) => {
     event.stopPropagation(); // the row or zone click underneath keeps its own meaning
-    showCamera(camera);
+    showCamera(camera, name);
   } });
 }
 
@@ -98,7 +98,7 @@ function viewButton(camera, label) {
 function decorateCameraRows() {
   for (const row of document.querySelectorAll("#cameras tr[data-camera]")) {
     const cell = row.querySelector(".cam-name");
-    if (cell && !cell.querySelector(".cam-view")) cell.append(" ", viewButton(row.dataset.camera, "View"));
+    if (cell && !cell.querySelector(".cam-view")) cell.append(" ", viewButton(row.dataset.camera, "View", row.dataset.name || row.dataset.camera));
   }
 }
 

@@ -1,20 +1,55 @@
-// The zone chart: last 30 minutes of density (people on the right axis: the same line, since
+// The zone chart: up to 30 minutes of density (people on the right axis: the same line, since
 // count = density × area) with the 10-minute forecast as a line and 80/95 % bands, the thresholds
 // drawn across, and walking speed in a strip below. Plain SVG; colours from the Okabe-Ito set.
+//
+// The time axis runs from the first measurement shown to the forecast's end: a zone with five minutes of
+// data on a fixed 30-minute axis was a thin line beside 25 minutes of nothing on the wall. The density
+// axis keeps its top between redraws (see stableTop): it is redrawn every second, and a top that followed
+// every reading made the thresholds jump up and down while nothing on the ground changed.
 
 import { clear, formatClock, s } from "./dom.js";
 
 const PAST_S = 30 * 60;
 const AHEAD_S = 10 * 60;
+const MIN_SPAN_S = 120; // a lone first reading still gets an axis two minutes wide
 const MARGIN = { left: 46, right: 52, top: 26, bottom: 22 };
+const TICK_STEPS_S = [60, 120, 300, 600, 900, 1800, 3600];
+const SHRINK_BELOW = 0.45; // the density axis shrinks only when the data use less than this share of it
+const tops = new Map(); // zone id -> density axis top last drawn
 
 /** A round tick step giving at most `count` intervals up to `value`, and the axis top it implies. */
 function niceScale(value, count) {
   const raw = (value > 0 ? value : 1) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
-  const top = Math.ceil(value / step - 1e-9) * step || step;
-  return { step, top, ticks: Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step) };
+  // toPrecision: 3 × 0.1 is 0.30000000000000004, and a top kept between redraws must compare equal.
+  const round = (v) => Number(v.toPrecision(12));
+  const top = round(Math.ceil(value / step - 1e-9) * step || step);
+  return { step, top, ticks: Array.from({ length: Math.round(top / step) + 1 }, (_, i) => round(i * step)) };
+}
+
+/** The chart's time span: the first measurement shown (at most PAST_S back) to the forecast's end (or now). */
+export function timeSpan(points, forecastTimes, now) {
+  const t1 = Math.max(now, ...(forecastTimes || []).filter((t) => Number.isFinite(t) && t <= now + AHEAD_S + 1));
+  const first = (points || []).find((p) => p.measured_at >= now - PAST_S && !p.stale);
+  const t0 = first ? Math.min(first.measured_at, t1 - MIN_SPAN_S) : t1 - MIN_SPAN_S;
+  return { t0, t1 };
+}
+
+/** Clock-time ticks on round minutes, at most `count` of them, whatever the span. */
+export function timeTicks(t0, t1, count = 7) {
+  const step = TICK_STEPS_S.find((st) => (t1 - t0) / st <= count) ?? TICK_STEPS_S[TICK_STEPS_S.length - 1];
+  const ticks = [];
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) ticks.push(t);
+  return ticks;
+}
+
+/** The density axis top: grows at once to fit the data, shrinks only when they use less than
+ * SHRINK_BELOW of it (hysteresis), always a round step. */
+export function stableTop(previous, needed, count = 5) {
+  const fit = niceScale(needed, count).top;
+  if (!Number.isFinite(previous) || fit > previous || needed < previous * SHRINK_BELOW) return fit;
+  return previous;
 }
 
 function fmt(value) {
@@ -60,8 +95,9 @@ export function renderZoneChart(container, { zone, points, now }) {
   container.append(svg);
 
   const forecast = zone.forecast;
-  const t0 = now - PAST_S;
-  const t1 = now + AHEAD_S;
+  const { t0, t1 } = timeSpan(points, forecast?.times, now);
+  svg.setAttribute("data-t0", t0.toFixed(3));
+  svg.setAttribute("data-t1", t1.toFixed(3));
   const x = (t) => MARGIN.left + ((t - t0) / (t1 - t0)) * (width - MARGIN.left - MARGIN.right);
   const area = zone.area_m2 > 0 ? zone.area_m2 : 1;
 
@@ -74,17 +110,18 @@ export function renderZoneChart(container, { zone, points, now }) {
   }
   const pick = (key) => future.map((i) => forecast[key]?.[i]);
   const thresholds = zone.thresholds || {};
-  const main = niceScale(
-    Math.max(
-      ...recent.map((p) => p.density),
-      ...(forecast ? pick("hi80") : []).filter(Number.isFinite),
-      ...(forecast ? pick("yhat") : []).filter(Number.isFinite),
-      (thresholds.critical || 0) * 1.1,
-      0.1,
-    ),
-    5,
+  const needed = Math.max(
+    ...recent.map((p) => p.density),
+    ...(forecast ? pick("hi80") : []).filter(Number.isFinite),
+    ...(forecast ? pick("yhat") : []).filter(Number.isFinite),
+    (thresholds.critical || 0) * 1.1,
+    0.1,
   );
+  const key = zone.id ?? zone.name;
+  const main = niceScale(stableTop(tops.get(key), needed), 5);
+  tops.set(key, main.top);
   const top = main.top;
+  svg.setAttribute("data-top", String(top));
   const yMain = (v) => MARGIN.top + (1 - Math.min(v, top * 1.05) / top) * (mainHeight - MARGIN.top - 4);
 
   // Axes and grid: density on the left, people on the right.
@@ -97,11 +134,10 @@ export function renderZoneChart(container, { zone, points, now }) {
   svg.append(s("text", { x: MARGIN.left - 6, y: 12, class: "axis-title axis-left", text: "p/m²" }));
   svg.append(s("text", { x: width - MARGIN.right + 6, y: 12, class: "axis-title", text: "people" }));
 
-  // Time ticks every 5 minutes, labelled by clock time.
-  const firstTick = Math.ceil(t0 / 300) * 300;
-  for (let t = firstTick; t <= t1; t += 300) {
+  // Clock-time ticks on round minutes, in the site's time zone (site_time.js).
+  for (const t of timeTicks(t0, t1)) {
     svg.append(s("line", { x1: x(t), x2: x(t), y1: MARGIN.top, y2: height - MARGIN.bottom + 4, class: "grid grid-v" }));
-    svg.append(s("text", { x: x(t), y: height - 6, class: "axis axis-time", text: formatClock(t) }));
+    svg.append(s("text", { x: x(t), y: height - 6, class: "axis axis-time", "data-t": t, text: formatClock(t) }));
   }
 
   if (forecast && future.length) {

@@ -50,11 +50,8 @@ export function formatAge(seconds) {
   return `${hrs} h ${m % 60} min`;
 }
 
-export function formatClock(unixSeconds) {
-  if (!Number.isFinite(unixSeconds)) return "—";
-  const d = new Date(unixSeconds * 1000);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-}
+// Every clock time on the page is in the site's time zone (site_time.js).
+export { formatClock } from "./site_time.js";
 
 export function formatDistance(metres) {
   if (!Number.isFinite(metres)) return "—";

@@ -14,6 +14,9 @@ export function cameraState(camera, now) {
   return camera.state;
 }
 
+/** Stale, offline or stopped: no live data comes from it (a camera not yet heard from is "unknown", not down). */
+export const isSilent = (camera) => SILENT.has(camera.state);
+
 /** The cameras with their state now. */
 export function camerasNow(cameras, now) {
   return cameras.map((camera) => {
@@ -25,7 +28,7 @@ export function camerasNow(cameras, now) {
 /** Camera id -> last sight (central's time, or null) of each silent camera. */
 export function silentCameras(cameras) {
   const out = new Map();
-  for (const camera of cameras) if (SILENT.has(camera.state)) out.set(camera.camera, Number.isFinite(camera.last_seen) ? camera.last_seen : null);
+  for (const camera of cameras) if (isSilent(camera)) out.set(camera.camera, Number.isFinite(camera.last_seen) ? camera.last_seen : null);
   return out;
 }
 

@@ -30,3 +30,20 @@ export function losTextColour(letter, letters) {
 }
 
 export const NO_DATA_COLOUR = NO_DATA;
+
+/**
+ * The map's overlay colours, one per meaning (style.css holds the same values as --patrol, --selection,
+ * --region, --assigned; a module test keeps the two equal). On a wall they were all one light blue, and
+ * an operator could not tell a patrol's track from the zone they had clicked or the area they had drawn.
+ * None is a zone fill (calm greens, warning yellow, critical red, severity.js); each also differs in form:
+ * - patrol: Okabe-Ito sky blue; a dot with its accuracy circle and a fading solid track;
+ * - selection: white; a wide solid outline round the selected zone, and under the zone panel's name;
+ * - region: Okabe-Ito orange; a dashed outline over a faint fill (and the pressed drawing tool);
+ * - assigned: Okabe-Ito reddish purple; a ring on the patrol and a dashed line to its zone (assignments.js).
+ */
+export const MAP_COLOURS = Object.freeze({
+  patrol: "#56b4e9",
+  selection: "#ffffff",
+  region: "#e69f00",
+  assigned: "#cc79a7",
+});

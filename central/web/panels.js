@@ -10,7 +10,8 @@ const STATE_GLYPH = { online: "●", stale: "◐", offline: "✕", stopped: "■
 export function renderCameras(cameras) {
   const body = clear($("cameras"));
   const now = nowS();
-  const sorted = cameras.slice().sort((a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || a.camera.localeCompare(b.camera));
+  const name = (camera) => camera.display_name || camera.camera;
+  const sorted = cameras.slice().sort((a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || name(a).localeCompare(name(b)));
   for (const camera of sorted) {
     const fps = Number.isFinite(camera.processed_fps)
       ? `${fixed(camera.processed_fps, 1)}${Number.isFinite(camera.capture_fps) ? ` / ${fixed(camera.capture_fps, 1)}` : ""}`
@@ -18,8 +19,9 @@ export function renderCameras(cameras) {
     body.append(
       h(
         "tr",
-        { class: `cam cam-${camera.state}`, "data-camera": camera.camera },
-        h("td", { class: "cam-name", text: camera.camera, title: camera.site }),
+        { class: `cam cam-${camera.state}`, "data-camera": camera.camera, "data-name": name(camera) },
+        // The display name; the ids (camera, site) in the tooltip, for whoever reads the edge's logs.
+        h("td", { class: "cam-name", text: name(camera), title: `camera ${camera.camera}, site ${camera.site}` }),
         h("td", null, h("span", { class: `cam-state cam-state-${camera.state}`, text: `${STATE_GLYPH[camera.state] || "?"} ${camera.state}` })),
         h("td", { class: "num", text: fps, title: "processed / captured frames per second" }),
         h("td", { class: "num", "data-seen-at": camera.last_seen ?? "", text: Number.isFinite(camera.last_seen) ? formatAge(now - camera.last_seen) : "never" }),
@@ -123,7 +125,7 @@ export function renderZoneFigures(zone) {
     ["Speed", latest.speed_p50 == null ? "—" : `${fixed(latest.speed_p50, 2)} m/s`],
     ["+10 min", zone.forecast ? `${fixed(zone.forecast.yhat[zone.forecast.yhat.length - 1], 2)} /m²` : "—"],
   ];
-  if (crossing) items.push([`${crossing.name} p`, `${Math.round(crossing.probability * 100)} %`]);
+  if (crossing) items.push([`Chance over ${crossing.name}`, `${Math.round(crossing.probability * 100)} %`]);
   for (const [label, value] of items) box.append(h("span", { class: "fig" }, h("small", { text: label }), h("b", { text: value })));
   box.append(h("span", { class: "fig fig-age" }, h("small", { text: "measured" }), h("b", { "data-seen-at": latest.measured_at, text: formatAge(nowS() - latest.measured_at) })));
 }

@@ -230,7 +230,9 @@ def test_console_live_alert_ack_and_viewer(
 ) -> None:
     errors = ConsoleErrors()
     page = sign_in(browser, central, OPERATOR, errors, (1920, 1080))
-    assert page.locator("#who").text_content() == "op · operator"
+    # No display name in this config: the username, with the role in the tooltip.
+    assert page.locator("#who").text_content() == "op"
+    assert page.locator("#who").get_attribute("title") == "Signed in as op (operator)"
 
     # No measurement yet: the zone is drawn, without a level.
     los, no_data_fill = zone_fill(page, "plaza")
