@@ -2,8 +2,10 @@
 
 One `RuleState` per (zone, kind). A condition must hold for `pending_s` (data time) before an alert
 opens; a rise in level must hold as long before the same alert escalates (and re-opens it, acknowledged or
-not); the alert clears only after
-the value stayed below the lower clear level for `keep_firing_s` (hysteresis). There is at most one
+not); a fall to a lower level must hold for `keep_firing_s` before the alert steps down (its state kept: it
+needs no new acknowledgement), so its severity and figures are those of the zone now, not of its worst
+moment; the alert clears only after the value stayed below the lower clear level for `keep_firing_s`
+(hysteresis). There is at most one
 open alert per zone and kind. An operator resolving an alert whose condition still holds suppresses
 new ones of that kind until the condition has cleared, so a resolved alert does not reopen at once.
 """
@@ -84,6 +86,16 @@ class AlertEvent:
 
 
 @dataclass(frozen=True)
+class Outlook:
+    """A forecast's figures for one threshold: how likely it is crossed within the horizon, and when the
+    drawn path reaches it (None: it does not)."""
+
+    threshold: float
+    probability: float
+    expected_crossing_at_s: float | None
+
+
+@dataclass(frozen=True)
 class Condition:
     """What a rule sees at one instant: the level it fires at (None: not firing) and whether it is clear."""
 
@@ -94,6 +106,7 @@ class Condition:
     message: str = ""
     expected_crossing_at_s: float | None = None
     probability: float | None = None
+    outlooks: tuple[Outlook, ...] = ()  # a forecast's figures for every threshold, the firing one included
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,7 @@ class RuleState:
     pending_since_s: float | None = None
     pending_level: Level | None = None
     rise_since_s: float | None = None
+    fall_since_s: float | None = None
     clear_since_s: float | None = None
     suppressed: bool = False
     last_t_s: float | None = None
@@ -187,42 +201,58 @@ def _while_open(
         state = replace(state, clear_since_s=None)
 
     events: list[AlertEvent] = []
+    # The figures are those of the alert's own threshold in this condition: a critical forecast alert must
+    # neither show the warning threshold's probability nor keep the "p 100 %" it fired with.
+    own = next((o for o in cond.outlooks if o.threshold == alert.threshold), None)
+    if own is None and cond.threshold is not None and cond.threshold == alert.threshold:
+        own = Outlook(alert.threshold, cond.probability, cond.expected_crossing_at_s) if cond.probability else None
     updated = replace(
         alert,
-        # The text follows the fields it describes (a forecast's probability and crossing time move each
-        # bin); a lower-level condition under an escalated alert keeps the escalated alert's text.
         message=cond.message if cond.message and cond.level == alert.level else alert.message,
         value=cond.value if cond.value is not None else alert.value,
-        expected_crossing_at_s=cond.expected_crossing_at_s
-        if cond.expected_crossing_at_s is not None
-        else alert.expected_crossing_at_s,
-        probability=cond.probability if cond.probability is not None else alert.probability,
+        expected_crossing_at_s=alert.expected_crossing_at_s if own is None else own.expected_crossing_at_s,
+        probability=alert.probability if own is None else own.probability,
     )
     if cond.level is not None and _RANK[cond.level] > _RANK[alert.level]:
         rise_since = state.rise_since_s if state.rise_since_s is not None else now_s
         if now_s - rise_since >= timing.pending_s:
             # An operator acknowledged (or assigned) the lower level, not this one: the escalated alert
             # needs attention again, so it re-opens and must be acknowledged anew (the patrol stays assigned).
-            updated = replace(
-                updated,
-                level=cond.level,
-                state="open",
-                threshold=cond.threshold,
-                message=cond.message or updated.message,
-                updated_at_s=now_s,
-                history=(*alert.history, AuditStep(now_s, "escalated", "system", cond.level)),
-            )
-            state = replace(state, rise_since_s=None, alert=updated, published_value=updated.value)
+            updated = _at_level(updated, cond, now_s, "escalated", reopen=True)
+            state = replace(state, rise_since_s=None, fall_since_s=None, alert=updated, published_value=updated.value)
             return state, [AlertEvent("update", updated)]
-        state = replace(state, rise_since_s=rise_since)
+        state = replace(state, rise_since_s=rise_since, fall_since_s=None)
+    elif cond.level is not None and _RANK[cond.level] < _RANK[alert.level]:
+        fall_since = state.fall_since_s if state.fall_since_s is not None else now_s
+        if now_s - fall_since >= timing.keep_firing_s:
+            updated = _at_level(updated, cond, now_s, "de-escalated", reopen=False)
+            state = replace(state, rise_since_s=None, fall_since_s=None, alert=updated, published_value=updated.value)
+            return state, [AlertEvent("update", updated)]
+        state = replace(state, rise_since_s=None, fall_since_s=fall_since)
     else:
-        state = replace(state, rise_since_s=None)
+        state = replace(state, rise_since_s=None, fall_since_s=None)
 
     if _value_moved(state.published_value, updated.value):
         updated = replace(updated, updated_at_s=now_s)
         events.append(AlertEvent("update", updated))
         state = replace(state, published_value=updated.value)
     return replace(state, alert=updated), events
+
+
+def _at_level(alert: Alert, cond: Condition, now_s: float, step: str, *, reopen: bool) -> Alert:
+    """The alert moved to the condition's level, with the condition's figures and an audit step."""
+    assert cond.level is not None
+    return replace(
+        alert,
+        level=cond.level,
+        state="open" if reopen else alert.state,
+        threshold=cond.threshold,
+        message=cond.message or alert.message,
+        probability=cond.probability,
+        expected_crossing_at_s=cond.expected_crossing_at_s,
+        updated_at_s=now_s,
+        history=(*alert.history, AuditStep(now_s, step, "system", cond.level)),
+    )
 
 
 def _value_moved(published: float | None, value: float | None) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from central.alerts import Condition, Level
+from central.alerts import Condition, Level, Outlook
 from contract.pedestrian import weidmann_speed_mps
 
 
@@ -52,27 +52,35 @@ def current_level(density: float, th: ThresholdsPpm2, clear_ratio: float) -> Con
 def forecast_crossing(
     crossings: Sequence[CrossingIn], th: ThresholdsPpm2, p_min: float, clear_ratio: float
 ) -> Condition:
-    """Fire at the highest threshold whose crossing probability reaches p_min; clear when all are well below."""
+    """Fire at the highest threshold that the drawn path reaches within the horizon and whose crossing
+    probability reaches p_min; clear when every probability is well below p_min.
+
+    Both from the same forecast: an alert whose probability is high while the drawn line stays under the
+    threshold would say "expected over" next to a chart that shows otherwise (a wide band on a flat path).
+    """
     best: CrossingIn | None = None
     for c in crossings:
-        if c.name not in ("warning", "critical") or c.probability < p_min:
+        if c.name not in ("warning", "critical") or c.probability < p_min or c.expected_time_s is None:
             continue
         if best is None or c.threshold > best.threshold:
             best = c
+    outlooks = tuple(Outlook(c.threshold, c.probability, c.expected_time_s) for c in crossings)
     top_p = max((c.probability for c in crossings), default=0.0)
     clear = top_p < p_min * clear_ratio
     if best is None:
-        return Condition(level=None, clear=clear, value=top_p, threshold=None)
+        return Condition(level=None, clear=clear, value=top_p, threshold=None, outlooks=outlooks)
     level: Level = "critical" if best.name == "critical" else "warning"
-    when = "" if best.expected_time_s is None else f" around {utc_hhmm(best.expected_time_s)}"
+    assert best.expected_time_s is not None  # only crossings on the drawn path fire
     return Condition(
         level=level,
         clear=clear,
         value=best.probability,
         threshold=best.threshold,
-        message=f"forecast: {best.probability:.0%} chance to cross {best.threshold:g} persons/m²{when}",
+        message=f"forecast: {best.probability:.0%} chance to cross {best.threshold:g} persons/m² "
+        f"around {utc_hhmm(best.expected_time_s)}",
         expected_crossing_at_s=best.expected_time_s,
         probability=best.probability,
+        outlooks=outlooks,
     )
 
 

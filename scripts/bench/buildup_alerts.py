@@ -4,8 +4,8 @@
 
 Each zone's PedPy density stream goes, interval by interval, into the forecaster central uses
 (`LibraryForecaster` with refits inline); as in central's forecast lane a zone is forecast when a reading
-opens a new bin, at the previous reading's time, with central's default alert settings and the 10 minutes of
-history `scripts/run_scenario.py` gives forecast alerts. The forecast alerts are scored with the playback
+opens a new bin, at the previous reading's time, with central's default alert settings (`--min-history-s`
+changes the data a zone needs before its first forecast alert). The forecast alerts are scored with the playback
 scorer against the scenario's expected forecast alerts (its current-level alerts are not scored here: they
 need central's rules on the measured stream, so `run_scenario --play` measures those). Also printed, per
 zone and level, the crossing probabilities' Brier skill score against persistence-based ones on the same
@@ -37,13 +37,15 @@ from forecasting.resample import GridSeries
 from forecasting.skill import score_level
 
 SCEN = Path(__file__).resolve().parents[2] / "configs" / "scenarios"
-STEP_S, HORIZON_S, MIN_HISTORY_S = 10.0, 600.0, 600.0
+STEP_S, HORIZON_S = 10.0, 600.0
 EPOCH_S = 1_700_000_003.7
 COHERENCE = {"forecasts": 0, "p_high_path_flat": 0}
 POOLED = {"n": 0.0, "brier": 0.0, "brier_ref": 0.0}
 
 
-def zone_alerts(times: list[float], values: list[float], th: rules.ThresholdsPpm2, zone: str) -> list[RaisedAlert]:
+def zone_alerts(
+    times: list[float], values: list[float], th: rules.ThresholdsPpm2, zone: str, min_history_s: float
+) -> list[RaisedAlert]:
     a = AlertsConfig()
     timing = al.RuleTiming(a.forecast_pending_s, a.forecast_keep_firing_s)
     fc = LibraryForecaster(STEP_S, HORIZON_S, season_s=ForecastConfig().season_s, refitter=InlineRefitter())
@@ -60,7 +62,7 @@ def zone_alerts(times: list[float], values: list[float], th: rules.ThresholdsPpm
                     COHERENCE["p_high_path_flat"] += int(
                         c.probability >= a.forecast_probability and c.expected_time_s is None
                     )
-            if f is not None and prev_t - times[0] >= MIN_HISTORY_S:
+            if f is not None and prev_t - times[0] >= min_history_s:
                 crossings = [
                     rules.CrossingIn(c.name, c.threshold, c.probability, c.expected_time_s) for c in f.crossings
                 ]
@@ -77,6 +79,12 @@ def zone_alerts(times: list[float], values: list[float], th: rules.ThresholdsPpm
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.bench.buildup_alerts", description=__doc__)
     ap.add_argument("scenarios", nargs="*", type=Path)
+    ap.add_argument(
+        "--min-history-s",
+        type=float,
+        default=AlertsConfig().forecast_min_history_s,
+        help="data a zone needs before forecast alerts (default: central's alerts.forecast_min_history_s)",
+    )
     args = ap.parse_args(argv)
     paths = args.scenarios or sorted(SCEN.glob("sim_*.yaml"))
     leads: list[float] = []
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             values = [x.density for x in s]
             raised += [
                 RaisedAlert(r.kind, r.zone, r.level, r.opened_s - EPOCH_S)
-                for r in zone_alerts(times, values, z.thresholds, z.id)
+                for r in zone_alerts(times, values, z.thresholds, z.id, args.min_history_s)
             ]
             vals = np.asarray(values, dtype=float)
             grid = GridSeries(times[0] - STEP_S, STEP_S, vals, np.ones(vals.shape[0], dtype=np.int64))

@@ -151,3 +151,43 @@ def test_the_message_follows_the_values_it_describes_at_the_same_level() -> None
     st, events = run([(40, 1.9)], st)
     assert events and events[-1].alert.message.startswith("density 1.90")
     assert st.alert is not None and st.alert.message.startswith("density 1.90")
+
+
+def test_a_fall_to_a_lower_level_steps_the_alert_down_after_keep_firing_without_reopening_it() -> None:
+    st, _ = run([(0, 2.5), (30, 2.5)])
+    assert st.alert is not None and st.alert.level == "critical"
+    st = al.RuleState(**{**st.__dict__, "alert": al.transition(st.alert, "ack", "op", 35)})
+    # 1.5 is a warning; for less than keep_firing_s (60 s) the alert stays critical.
+    st, events = run([(40, 1.5), (90, 1.5)], st)
+    assert st.alert is not None and st.alert.level == "critical"
+    assert all(e.alert.level == "critical" for e in events)
+    # A brief return to critical restarts the fall's clock.
+    st, _ = run([(95, 2.2), (100, 1.5), (150, 1.5)], st)
+    assert st.alert is not None and st.alert.level == "critical"
+    st, events = run([(160, 1.5)], st)
+    assert [(e.type, e.alert.level, e.alert.state) for e in events] == [("update", "warning", "acknowledged")]
+    assert events[0].alert.threshold == TH.warning and events[0].alert.message.startswith("density 1.50")
+    assert [h.action for h in events[0].alert.history][-1] == "de-escalated"
+    # And a new rise escalates (and re-opens) it again.
+    st, events = run([(170, 2.4), (200, 2.4)], st)
+    assert [(e.alert.level, e.alert.state) for e in events][-1] == ("critical", "open")
+
+
+def _forecast(p_warn: float, p_crit: float, t_crit: float | None) -> al.Condition:
+    from central.rules import CrossingIn, forecast_crossing
+
+    crossings = [CrossingIn("warning", 1.0, p_warn, 500.0), CrossingIn("critical", 2.0, p_crit, t_crit)]
+    return forecast_crossing(crossings, TH, 0.6, 0.85)
+
+
+def test_a_forecast_alert_shows_its_own_thresholds_probability_never_a_stale_or_foreign_one() -> None:
+    st = al.RuleState()
+    for t in (0, 30):
+        st, _ = al.evaluate(st, _forecast(0.99, 0.9, 700.0), t, "z1", "forecast", TIMING)
+    assert st.alert is not None and (st.alert.level, st.alert.probability) == ("critical", 0.9)
+    # The critical crossing fades (the path no longer reaches it): the warning's 0.99 must not be shown
+    # as the critical alert's probability; the critical one's own current figure is.
+    st, _ = al.evaluate(st, _forecast(0.99, 0.3, None), 40, "z1", "forecast", TIMING)
+    assert st.alert is not None and st.alert.level == "critical" and st.alert.probability == 0.3
+    st, events = al.evaluate(st, _forecast(0.99, 0.3, None), 100, "z1", "forecast", TIMING)
+    assert [(e.alert.level, e.alert.probability, e.alert.threshold) for e in events] == [("warning", 0.99, 1.0)]

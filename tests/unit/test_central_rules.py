@@ -68,3 +68,14 @@ def test_camera_stale_condition() -> None:
     c = rules.camera_stale(True, "cam1", "is offline")
     assert c.level == "warning" and not c.clear and "cam1" in c.message
     assert rules.camera_stale(False, "cam1", "").clear
+
+
+def test_a_forecast_fires_only_where_its_drawn_path_reaches_the_threshold() -> None:
+    # A wide band around a flat path can give a high probability; the alert would then say "expected
+    # over" beside a chart whose line stays under: the same forecast must carry both.
+    flat = [rules.CrossingIn("warning", 2.0, 0.7, None), rules.CrossingIn("critical", 4.0, 0.65, 900.0)]
+    cond = rules.forecast_crossing(flat, TH, p_min=0.6, clear_ratio=0.85)
+    assert cond.level == "critical" and cond.threshold == 4.0
+    cond = rules.forecast_crossing(flat[:1], TH, p_min=0.6, clear_ratio=0.85)
+    assert cond.level is None and not cond.clear
+    assert [(o.threshold, o.probability) for o in cond.outlooks] == [(2.0, 0.7)]
