@@ -1,6 +1,7 @@
 // The alarm: flashing banner + generated sound on every escalation, whatever the alert's state (an
 // acknowledged warning that turns critical must not stay silent), with a distinct tone pattern for
-// critical; a mute that survives reloads. Every sound is also logged in `window.__alarms` (and counted
+// critical; a step down (de-escalated) is remembered without a sound, so the next step up rings again;
+// a mute that survives reloads. Every sound is also logged in `window.__alarms` (and counted
 // in body[data-alarms]) before the mute and autoplay checks, so a test and a support engineer can see
 // that the console did ring even where the browser plays nothing.
 
@@ -34,7 +35,9 @@ const PATTERNS = {
 
 /**
  * Why one sighting of an alert must ring, or null (pure).
- * @param before the highest level rank seen for this alert id before (undefined: first sight)
+ * @param before the level rank this alert id was last seen at (undefined: first sight). The last, not the
+ *   highest: alerts step down as well as up (a "de-escalated" step, no sound), and a critical alert that
+ *   stepped down to warning and then back up to critical must ring again.
  * @param fromForecast a current-level alert whose zone already had a forecast alert: the forecast came true
  */
 export function alarmReason(alert, before, fromForecast = false) {
@@ -47,6 +50,20 @@ export function alarmReason(alert, before, fromForecast = false) {
   return (LEVEL[alert.level] ?? 0) > before ? "escalated" : null;
 }
 
+/**
+ * One sighting of an alert against what was last seen of it (pure): why it rings (or null) and what to
+ * remember. `last` is {rank, steps} (undefined: first sight); `steps` is the length of the alert's audit
+ * history, which grows with every escalation, de-escalation and operator step. A copy with fewer steps
+ * than the last one seen is older (a refetch answered after a newer event): it neither rings nor moves
+ * the level remembered, or the next sighting of the newer level would ring a second time.
+ */
+export function alarmStep(alert, last, fromForecast = false) {
+  const steps = (alert.history || []).length;
+  if (last !== undefined && steps < last.steps) return { reason: null, last };
+  const reason = alarmReason(alert, last?.rank, fromForecast);
+  return { reason, last: { rank: LEVEL[alert.level] ?? 0, steps } };
+}
+
 const REASON_TEXT = { escalated: "escalated", "forecast-now-current": "forecast came true", "new-critical": "" };
 
 export class Alarm {
@@ -55,7 +72,7 @@ export class Alarm {
     this.text = $("critical-text");
     this.muteButton = $("mute");
     this.pending = new Map(); // alert id -> {alert, zoneName, reason}, rung and not yet seen
-    this.levels = new Map(); // alert id -> highest level rank seen, so a refetch does not ring again
+    this.levels = new Map(); // alert id -> {rank, steps} last seen (alarmStep), so a refetch does not ring again
     this.audio = null;
     this.timer = null;
     window.__alarms = window.__alarms || [];
@@ -90,9 +107,8 @@ export class Alarm {
 
   /** Called for every alert seen (fetch, event or an operator's own step). */
   consider(alert, zoneName, { fromForecast = false } = {}) {
-    const before = this.levels.get(alert.id);
-    const reason = alarmReason(alert, before, fromForecast);
-    this.levels.set(alert.id, Math.max(before ?? 0, LEVEL[alert.level] ?? 0));
+    const { reason, last } = alarmStep(alert, this.levels.get(alert.id), fromForecast);
+    this.levels.set(alert.id, last);
     if (reason) {
       this.pending.set(alert.id, { alert, zoneName, reason });
       this.ring(alert, reason);

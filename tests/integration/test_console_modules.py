@@ -2,7 +2,7 @@
 
 Checks the parts that need no server: the map projection, the palette's order, that markup in zone,
 patrol and camera names is shown as text and never parsed, the alarm's once-per-alert rule and its escalation
-rule, camera liveness on central's clock, and the chart.
+rule (again after a silent step down), camera liveness on central's clock, and the chart.
 """
 
 from __future__ import annotations
@@ -258,6 +258,66 @@ def test_alarm_reason_rings_on_every_escalation_whatever_the_state(page: Any) ->
         "newWarning": None,
         "newCritical": "new-critical",
     }
+
+
+def test_alarm_rings_again_after_a_silent_step_down(page: Any) -> None:
+    # Alerts step down as well as up (a "de-escalated" audit step): the alarm compares with the level
+    # last seen, not the highest, so critical -> warning -> critical rings twice and the step down is silent.
+    result = page.evaluate(
+        """async () => {
+            const { Alarm, alarmStep } = await import('./alarm.js');
+            const step = (action, level) => ({ at: 0, action, by: 'system', detail: level });
+            const opened = { id: 'd', kind: 'current', level: 'warning', state: 'open', history: [step('opened', 'warning')] };
+            const acked = { ...opened, state: 'acknowledged', history: [...opened.history, step('acknowledged')] };
+            const up = { ...acked, level: 'critical', state: 'open', history: [...acked.history, step('escalated', 'critical')] };
+            const upAcked = { ...up, state: 'acknowledged', history: [...up.history, step('acknowledged')] };
+            const down = { ...upAcked, level: 'warning', history: [...upAcked.history, step('de-escalated', 'warning')] };
+            const upAgain = { ...down, level: 'critical', state: 'open', history: [...down.history, step('escalated', 'critical')] };
+            // Pure: each sighting against the last one.
+            const reasons = [];
+            let last;
+            for (const a of [opened, acked, up, upAcked, down, down, upAgain, upAgain]) {
+                const r = alarmStep(a, last);
+                reasons.push(r.reason);
+                last = r.last;
+            }
+            // An older copy (a refetch answered after the newer event) neither rings nor lowers the level
+            // remembered, so the next sighting of the newer one does not ring twice.
+            const stale = alarmStep(upAcked, { rank: 1, steps: down.history.length });
+            const late = alarmStep(down, { rank: 2, steps: upAgain.history.length });
+            const afterLate = alarmStep({ ...upAgain, value: 3 }, late.last);
+            // A step down whose audit step central did not store (same history length): still a step down.
+            const unrecorded = [upAcked, { ...upAcked, level: 'warning' }, { ...upAgain, history: [...upAcked.history, step('escalated')] }];
+            const unrecordedReasons = [];
+            let seen;
+            for (const a of unrecorded) {
+                const r = alarmStep(a, seen);
+                unrecordedReasons.push(r.reason);
+                seen = r.last;
+            }
+            // The Alarm itself, as the page drives it.
+            const alarm = new Alarm();
+            const rung = () => window.__alarms.filter((x) => x.alert === 'd').map((x) => x.reason);
+            for (const a of [opened, acked, up, upAcked, down]) alarm.consider(a, 'Gate');
+            const beforeAgain = rung();
+            const bannerAfterDown = document.getElementById('critical-banner').hidden;
+            alarm.consider(upAgain, 'Gate');
+            const after = rung();
+            const banner = [document.getElementById('critical-banner').hidden, document.getElementById('critical-text').textContent];
+            alarm.seen();
+            clearInterval(alarm.timer);
+            return { reasons, unrecordedReasons, stale, late, afterLate: afterLate.reason, beforeAgain, bannerAfterDown, after, banner };
+        }"""
+    )
+    assert result["reasons"] == [None, None, "escalated", None, None, None, "escalated", None]
+    assert result["unrecordedReasons"] == [None, None, "escalated"]
+    assert result["stale"] == {"reason": None, "last": {"rank": 1, "steps": 5}}
+    assert result["late"]["reason"] is None and result["late"]["last"] == {"rank": 2, "steps": 6}
+    assert result["afterLate"] is None
+    assert result["beforeAgain"] == ["escalated"]
+    assert result["bannerAfterDown"] is True  # acknowledged before it stepped down: nothing pending
+    assert result["after"] == ["escalated", "escalated"]
+    assert result["banner"][0] is False and "CRITICAL" in result["banner"][1] and "escalated" in result["banner"][1]
 
 
 def test_camera_state_ages_on_centrals_clock_and_greys_a_silent_cameras_zones(page: Any) -> None:
