@@ -144,7 +144,11 @@ class RuleStage:
             if not stale and any(zr.latest is not None and zr.latest.stale for zr in zones):
                 stale, reason = True, "reports no frames"
             names = ", ".join(zr.zone.name for zr in zones)
-            self.step(carrier, "stale", rules.camera_stale(stale, camera, f"{reason} (zones: {names})"), now)
+            shown = next(
+                (c.display_name for c in self.cfg.cameras if c.id == camera and (c.site or self.cfg.site.id) == site),
+                None,
+            )
+            self.step(carrier, "stale", rules.camera_stale(stale, camera, f"{reason} (zones: {names})", shown), now)
 
     # -- operators ---------------------------------------------------------------------------------
     def merge_operator_steps(self) -> None:

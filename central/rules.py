@@ -112,11 +112,14 @@ def stop_and_go(
     )
 
 
-def camera_stale(stale: bool, camera: str, reason: str) -> Condition:
+def camera_stale(stale: bool, camera: str, reason: str, display_name: str | None = None) -> Condition:
+    """A silent camera, named as operators know it (config `cameras[].display_name`) with its id once in
+    parentheses for the technician: "camera North gate (cam2) silent for 21 s (zones: ...)"."""
+    name = camera if not display_name or display_name == camera else f"{display_name} ({camera})"
     return Condition(
         level="warning" if stale else None,
         clear=not stale,
         value=None,
         threshold=None,
-        message=f"camera {camera} {reason}" if stale else "",
+        message=f"camera {name} {reason}" if stale else "",
     )

@@ -214,6 +214,11 @@ def test_wall_summary_names_scale_and_site_time(
         assert (cell.text_content() or "").startswith(name)
         assert cam in (cell.get_attribute("title") or "")
     assert page.locator("#map [data-camera='cam1'] .camera-name").text_content() == CAMERA_NAMES["cam1"]
+    # The stale-camera alert names the camera as operators know it, the id once in parentheses.
+    stale = page.locator("li[data-kind='stale'] .alert-message").first
+    stale.wait_for(timeout=15000)
+    stale_text = stale.text_content() or ""
+    assert f"{CAMERA_NAMES['cam2']} (cam2)" in stale_text and stale_text.count("cam2") == 1, stale_text
     assert "Gate A" in (page.locator("li[data-kind='current'] .zone-link").first.text_content() or "")
 
     # Scale bar and north arrow; the bar's length on screen is what its label says, by the zone's own size.

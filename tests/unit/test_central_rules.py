@@ -70,6 +70,15 @@ def test_camera_stale_condition() -> None:
     assert rules.camera_stale(False, "cam1", "").clear
 
 
+def test_camera_stale_message_names_the_camera_as_operators_know_it() -> None:
+    named = rules.camera_stale(True, "cam2", "silent for 21 s (zones: Gate)", "North gate")
+    assert named.message == "camera North gate (cam2) silent for 21 s (zones: Gate)"
+    # No display name, or one equal to the id: the id once.
+    assert rules.camera_stale(True, "cam2", "is offline").message == "camera cam2 is offline"
+    assert rules.camera_stale(True, "cam2", "is offline", "cam2").message == "camera cam2 is offline"
+    assert rules.camera_stale(False, "cam2", "", "North gate").message == ""
+
+
 def test_a_forecast_fires_only_where_its_drawn_path_reaches_the_threshold() -> None:
     # A wide band around a flat path can give a high probability; the alert would then say "expected
     # over" beside a chart whose line stays under: the same forecast must carry both.
