@@ -145,7 +145,7 @@ def _config(video: Path, image_to_ground: F64, fps: float, size: tuple[int, int]
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m edge.synthetic`: render the build-up scene of `edge.synthetic_scene`."""
-    from edge.synthetic_scene import main as scene_main
+    from edge.synthetic_clip import main as scene_main
 
     return scene_main(argv)
 

@@ -29,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from edge.synthetic_scene import Camera, SceneSpec, render_clip
+from edge.synthetic_clip import render_clip
+from edge.synthetic_scene import Camera, SceneSpec
 from scripts.bench.common import OUT_DIR, ROOT
 
 CLIP_DIR = OUT_DIR / "clips"

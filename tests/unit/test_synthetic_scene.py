@@ -11,7 +11,8 @@ import pytest
 from edge.config import load as load_edge_config
 from edge.evaluation import load_mot
 from edge.geometry import Homography
-from edge.synthetic_scene import BUSY_ZONE, Camera, SceneSpec, SyntheticScene, main, render_clip
+from edge.synthetic_clip import main, render_clip
+from edge.synthetic_scene import BUSY_ZONE, Camera, SceneSpec, SyntheticScene
 
 
 def test_homography_is_exact_for_the_camera() -> None:
