@@ -88,8 +88,6 @@ export function renderZoneChart(container, { zone, points, now }) {
   clear(container);
   const width = Math.max(320, container.clientWidth);
   const height = Math.max(160, container.clientHeight);
-  const speedHeight = Math.round(height * 0.28);
-  const mainHeight = height - speedHeight - 6;
   const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
   svg.append(s("title", { text: `Density, people and speed of ${zone.name}` }));
   container.append(svg);
@@ -99,6 +97,18 @@ export function renderZoneChart(container, { zone, points, now }) {
   svg.setAttribute("data-t0", t0.toFixed(3));
   svg.setAttribute("data-t1", t1.toFixed(3));
   const x = (t) => MARGIN.left + ((t - t0) / (t1 - t0)) * (width - MARGIN.left - MARGIN.right);
+
+  // The speed strip's title must never sit on its lines. Speeds are measured, never forecast, so the
+  // strip right of "now" is empty: the title goes there when it fits, else in a band of its own at the
+  // strip's top (the strip then a little taller). Measured in place: its type is larger on a wall.
+  const speedTitle = s("text", { class: "axis-title speed-title", text: "walking speed, m/s" });
+  svg.append(speedTitle);
+  const titleSize = parseFloat(getComputedStyle(speedTitle).fontSize) || 12;
+  const titleX = x(now) + 8;
+  const titleRight = titleX + speedTitle.getComputedTextLength() <= width - MARGIN.right - 4;
+  const titleBand = titleRight ? 4 : Math.round(titleSize * 1.2 + 4);
+  const speedHeight = Math.max(Math.round(height * 0.28), MARGIN.bottom + titleBand + (titleRight ? 20 : 24));
+  const mainHeight = height - speedHeight - 6;
   const area = zone.area_m2 > 0 ? zone.area_m2 : 1;
 
   const recent = points.filter((p) => p.measured_at >= t0 && !p.stale);
@@ -173,12 +183,17 @@ export function renderZoneChart(container, { zone, points, now }) {
   const speedBottom = height - MARGIN.bottom;
   const speeds = recent.flatMap((p) => [p.speed_p50, p.speed_p85]).filter(Number.isFinite);
   const speedMax = niceScale(Math.max(1.5, ...speeds), 2).top;
-  const ySpeed = (v) => speedBottom - (v / speedMax) * (speedBottom - speedTop - 4);
   svg.append(s("rect", { x: MARGIN.left, y: speedTop, width: width - MARGIN.left - MARGIN.right, height: speedBottom - speedTop, class: "strip" }));
-  // The top label sits inside the strip so it does not collide with the main chart's zero.
+  const plotTop = speedTop + titleBand;
+  speedTitle.setAttribute("x", String(titleRight ? titleX : MARGIN.left + 6));
+  speedTitle.setAttribute("y", String(titleRight ? (speedTop + speedBottom) / 2 + titleSize * 0.35 : speedTop + 2 + titleSize * 0.9));
+  svg.append(speedTitle); // above the strip's background
+  svg.setAttribute("data-speed-plot-top", plotTop.toFixed(1));
+  const ySpeed = (v) => speedBottom - (v / speedMax) * (speedBottom - plotTop);
   svg.append(s("text", { x: MARGIN.left - 6, y: ySpeed(0), class: "axis axis-left", text: "0" }));
-  svg.append(s("text", { x: MARGIN.left - 6, y: ySpeed(speedMax) + 10, class: "axis axis-left", text: fmt(speedMax) }));
-  svg.append(s("text", { x: MARGIN.left + 6, y: speedTop + 13, class: "axis-title", text: "walking speed, m/s" }));
+  // The top tick label sits inside the strip so it does not collide with the main chart's zero.
+  svg.append(s("text", { x: MARGIN.left - 6, y: ySpeed(speedMax) + titleSize * 0.8, class: "axis axis-left", text: fmt(speedMax) }));
+  svg.append(s("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: ySpeed(speedMax), y2: ySpeed(speedMax), class: "grid grid-speed" }));
   svg.append(s("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: speedTop, y2: speedTop, class: "grid" }));
   svg.append(s("path", { d: path(recent.map((p) => [x(p.measured_at), p.speed_p85 == null ? NaN : ySpeed(p.speed_p85)])), class: "line line-speed85" }));
   svg.append(s("path", { d: path(recent.map((p) => [x(p.measured_at), p.speed_p50 == null ? NaN : ySpeed(p.speed_p50)])), class: "line line-speed50" }));

@@ -5,14 +5,14 @@
 
 import { drawAssignments } from "./assignments.js";
 import { clear, s } from "./dom.js";
-import { geometryPoints, makeProjection } from "./map_geometry.js";
+import { geometryPoints, makeProjection, textScale } from "./map_geometry.js";
 import { bindPointer } from "./map_interaction.js";
 import { renderBasemap, renderCameras, renderDraft, renderPatrols, renderRegion, renderScale, renderTiles } from "./map_layers.js";
 import { renderZones } from "./map_zones.js";
 import { losLetters } from "./palette.js";
 
 // The module tests and other modules import these from here.
-export { makeProjection, northAngle, scaleBar } from "./map_geometry.js";
+export { makeProjection, northAngle, scaleBar, textScale } from "./map_geometry.js";
 
 export class SiteMap {
   /**
@@ -36,6 +36,7 @@ export class SiteMap {
       svg.append(this.layers[name]);
     }
     this.pending = false;
+    this.textScale = 1;
     bindPointer(this);
     new ResizeObserver(() => this.schedule()).observe(svg);
   }
@@ -123,6 +124,8 @@ export class SiteMap {
     this.svg.setAttribute("viewBox", `${x} ${y} ${w} ${h}`);
     this.svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
     const mpp = this.metresPerPixel();
+    // Map text (zone, camera and patrol labels, scale bar) grows with the map on a wall (map_geometry.js).
+    this.textScale = textScale(this.svg.getBoundingClientRect().width);
     renderTiles(this, mpp);
     renderBasemap(this, mpp);
     renderZones(this, mpp);

@@ -111,6 +111,12 @@ export function pointInPolygon(x, y, ring) {
   return hit;
 }
 
+/** How much larger than on a laptop the map's text is drawn: with the map's width on screen (a wall's map
+ * is about 1.4 times a laptop's, read from across the room), 1 up to a ~950 px map and 1.4 at most. */
+export function textScale(mapWidthPx) {
+  return Number.isFinite(mapWidthPx) && mapWidthPx > 0 ? Math.min(1.4, Math.max(1, mapWidthPx / 950)) : 1;
+}
+
 export const labelBox = (cx, cy, w, h) => ({ x0: cx - w / 2, x1: cx + w / 2, y0: cy - h / 2, y1: cy + h / 2 });
 export const collides = (box, placed) => placed.some((b) => box.x0 < b.x1 && b.x0 < box.x1 && box.y0 < b.y1 && b.y0 < box.y1);
 /** The scale bar for `mpp` metres per screen pixel: the longest round length (1, 2 or 5 × 10^k m) that

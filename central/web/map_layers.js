@@ -60,33 +60,61 @@ export function renderBasemap(map, mpp) {
     const name = feature.properties?.name;
     if (name && (polygons.length || geometry.type === "Point")) {
       const at = geometry.type === "Point" ? ring([geometry.coordinates])[0] : centroid(ring(polygons[0][0]));
-      layer.append(s("text", { x: at[0], y: at[1], class: "base-label", "font-size": 11 * mpp, text: name }));
+      layer.append(s("text", { x: at[0], y: at[1], class: "base-label", "font-size": 11 * (map.textScale ?? 1) * mpp, text: name }));
     }
   }
+}
+
+/** Where a camera's marker goes (map metres), or null. Cameras without a position in the config are drawn
+ * just above the top-left corner of the zones they watch, so the marker hides neither a zone's edge nor its
+ * level: its box's lower edge 7 px above the corner, clear of a selected zone's (5 px) or a container's
+ * (8 px) outline. */
+export function cameraAnchor(map, camera, zones, mpp) {
+  if (Number.isFinite(camera.lon) && Number.isFinite(camera.lat)) return map.projection.toXY(camera.lon, camera.lat);
+  const own = zones.filter((z) => z.camera === camera.camera);
+  if (own.length === 0) return null;
+  const r = 9 * (map.textScale ?? 1) * mpp;
+  const points = own.flatMap((z) => z.polygon.map(([lon, lat]) => map.projection.toXY(lon, lat)));
+  return [Math.min(...points.map((p) => p[0])) + r, Math.min(...points.map((p) => p[1])) - 0.7 * r - 7 * mpp];
+}
+
+/** Screen-pixel boxes of the camera markers and patrol dots with their names, which zone labels placed
+ * outside a zone must not cover. */
+export function markerBoxes(map, mpp) {
+  const k = map.textScale ?? 1;
+  const boxes = [];
+  const { zones, cameras, patrols } = map.data;
+  for (const camera of cameras || []) {
+    const at = cameraAnchor(map, camera, zones, mpp);
+    if (!at) continue;
+    const name = camera.display_name || camera.camera;
+    const [x, y] = [at[0] / mpp, at[1] / mpp];
+    boxes.push({ x0: x - 9 * k, x1: x + 12 * k + name.length * 6.2 * k, y0: y - 8 * k, y1: y + 8 * k });
+  }
+  for (const patrol of patrols || []) {
+    if (!Number.isFinite(patrol.lat) || !Number.isFinite(patrol.lon)) continue;
+    const [x, y] = map.projection.toXY(patrol.lon, patrol.lat).map((v) => v / mpp);
+    const name = patrol.name || patrol.id;
+    boxes.push({ x0: x - 7 * k, x1: x + 11 * k + name.length * 7.8 * k, y0: y - 9 * k, y1: y + 9 * k });
+  }
+  return boxes;
 }
 
 export function renderCameras(map, mpp) {
   const layer = clear(map.layers.cameras);
   const { zones, cameras } = map.data;
+  const k = map.textScale ?? 1;
+  const r = 9 * k * mpp;
   for (const camera of cameras) {
-    // Cameras have no position in the API: draw each beside the zones it watches.
-    let at = null;
-    if (Number.isFinite(camera.lon) && Number.isFinite(camera.lat)) at = map.projection.toXY(camera.lon, camera.lat);
-    else {
-      const own = zones.filter((z) => z.camera === camera.camera);
-      if (own.length === 0) continue;
-      const points = own.flatMap((z) => z.polygon.map(([lon, lat]) => map.projection.toXY(lon, lat)));
-      // Just above the zones' top-left corner, so it hides neither a zone's edge nor its level.
-      at = [Math.min(...points.map((p) => p[0])) + 9 * mpp, Math.min(...points.map((p) => p[1])) - 10 * mpp];
-    }
-    const r = 9 * mpp;
+    const at = cameraAnchor(map, camera, zones, mpp);
+    if (!at) continue;
     const g = s("g", { class: `camera camera-${camera.state}`, transform: `translate(${at[0]},${at[1]})`, "data-camera": camera.camera });
     // The display name on the map, the id in the tooltip (for the technician who reads the edge's logs).
     const name = camera.display_name || camera.camera;
     g.append(s("title", { text: `Camera ${name}${name === camera.camera ? "" : ` (${camera.camera})`}: ${camera.state}` }));
     g.append(s("rect", { x: -r, y: -r * 0.7, width: 2 * r, height: 1.4 * r, rx: 2 * mpp }));
-    g.append(s("text", { class: "camera-glyph", "font-size": 11 * mpp, y: 4 * mpp, text: cameraGlyph(camera.state) }));
-    g.append(s("text", { class: "camera-name", "font-size": 10 * mpp, x: r + 3 * mpp, y: 4 * mpp, "stroke-width": 3 * mpp, text: name }));
+    g.append(s("text", { class: "camera-glyph", "font-size": 11 * k * mpp, y: 4 * k * mpp, text: cameraGlyph(camera.state) }));
+    g.append(s("text", { class: "camera-name", "font-size": 11 * k * mpp, x: r + 3 * mpp, y: 4 * k * mpp, "stroke-width": 3 * mpp, text: name }));
     layer.append(g);
   }
 }
@@ -102,8 +130,9 @@ export function renderPatrols(map, mpp) {
     g.append(s("title", { text: `Patrol ${name}${patrol.stale ? " (position is old)" : ""}, ±${Math.round(patrol.acc_m || 0)} m` }));
     drawTrack(map, g, patrol, now);
     if (Number.isFinite(patrol.acc_m) && patrol.acc_m > 0) g.append(s("circle", { cx: x, cy: y, r: patrol.acc_m, class: "patrol-accuracy" }));
-    g.append(s("circle", { cx: x, cy: y, r: 6 * mpp, class: "patrol-dot" }));
-    g.append(s("text", { x: x + 9 * mpp, y: y + 4 * mpp, "font-size": 12 * mpp, "stroke-width": 3 * mpp, class: "patrol-name", text: name }));
+    const k = map.textScale ?? 1;
+    g.append(s("circle", { cx: x, cy: y, r: 6 * k * mpp, class: "patrol-dot" }));
+    g.append(s("text", { x: x + 9 * k * mpp, y: y + 4 * k * mpp, "font-size": 12.5 * k * mpp, "stroke-width": 3 * mpp, class: "patrol-name", text: name }));
     layer.append(g);
     const pointer = offViewPointer(map, x, y, name, patrol.stale, mpp);
     if (pointer) layer.append(pointer);
@@ -138,7 +167,7 @@ function offViewPointer(map, x, y, name, stale, mpp) {
   const anchor = px > left + w / 2 ? "end" : "start";
   const dx = anchor === "end" ? -12 * mpp : 12 * mpp;
   const dy = py > top + h / 2 ? -8 * mpp : 16 * mpp;
-  g.append(s("text", { x: dx, y: dy, "text-anchor": anchor, "font-size": 11 * mpp, "stroke-width": 3 * mpp, text: name }));
+  g.append(s("text", { x: dx, y: dy, "text-anchor": anchor, "font-size": 11 * (map.textScale ?? 1) * mpp, "stroke-width": 3 * mpp, text: name }));
   return g;
 }
 
@@ -169,32 +198,34 @@ function cameraGlyph(state) {
  */
 export function renderScale(map, mpp) {
   const layer = clear(map.layers.overlay);
-  const bar = scaleBar(mpp, SCALE_MAX_PX);
+  const k = map.textScale ?? 1;
+  const px = k * mpp; // one screen pixel, grown with the map's text on a wall
+  const bar = scaleBar(mpp, SCALE_MAX_PX * k);
   if (!bar) return;
   const area = map.visibleArea();
-  const inset = 14 * mpp;
+  const inset = 14 * px;
   const right = area.left + area.w - inset;
   const bottom = area.top + area.h - inset;
   const length = bar.metres; // in map units, which are metres
   const x0 = right - length;
-  const height = 6 * mpp;
+  const height = 6 * px;
   const g = s("g", { class: "scale-bar", "data-metres": bar.metres, "data-px": bar.px.toFixed(2) });
   g.append(s("title", { text: `Scale: this bar is ${bar.label} on the ground` }));
-  g.append(s("rect", { class: "scale-back", x: x0 - 6 * mpp, y: bottom - 24 * mpp, width: length + 12 * mpp, height: 30 * mpp, rx: 3 * mpp }));
+  g.append(s("rect", { class: "scale-back", x: x0 - 6 * px, y: bottom - 24 * px, width: length + 12 * px, height: 30 * px, rx: 3 * px }));
   // Two halves, dark and light, so the bar reads on any base map.
   g.append(s("rect", { class: "scale-half scale-dark", x: x0, y: bottom - height, width: length / 2, height }));
   g.append(s("rect", { class: "scale-half scale-light", x: x0 + length / 2, y: bottom - height, width: length / 2, height }));
   g.append(s("rect", { class: "scale-bar-outline", x: x0, y: bottom - height, width: length, height }));
-  g.append(s("text", { class: "scale-label", x: right, y: bottom - height - 4 * mpp, "font-size": 12 * mpp, "text-anchor": "end", text: bar.label }));
+  g.append(s("text", { class: "scale-label", x: right, y: bottom - height - 4 * px, "font-size": 12 * px, "text-anchor": "end", text: bar.label }));
   layer.append(g);
 
-  const size = 16 * mpp;
+  const size = 16 * px;
   const cx = right - size / 2;
-  const cy = bottom - 40 * mpp - size;
+  const cy = bottom - 40 * px - size;
   const angle = northAngle(map.projection, map.site.center);
   const north = s("g", { class: "north-arrow", transform: `translate(${cx},${cy}) rotate(${angle.toFixed(2)})`, "data-angle": angle.toFixed(2) });
   north.append(s("title", { text: "North" }));
   north.append(s("path", { d: `M0,${-size}L${size * 0.45},${size * 0.5}L0,${size * 0.2}L${-size * 0.45},${size * 0.5}Z` }));
-  north.append(s("text", { y: size * 1.35, "font-size": 11 * mpp, "text-anchor": "middle", text: "N" }));
+  north.append(s("text", { y: size * 1.35, "font-size": 11 * px, "text-anchor": "middle", text: "N" }));
   layer.append(north);
 }

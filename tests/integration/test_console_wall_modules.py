@@ -278,3 +278,109 @@ def test_overlay_colours_differ_and_names_show_with_ids_in_tooltips(page: Any) -
         assert out["strokes"][key] == out["expected"][key], key
     assert out["cameraLabel"] == "Plaza mast" and "cam-7" in out["cameraTitle"]
     assert out["zoneTitle"] == "East plaza (zone z-east)"
+
+
+def test_speed_strip_title_never_sits_on_its_lines(page: Any) -> None:
+    # With a forecast the title goes right of "now" (speeds are never forecast, that part is empty); without
+    # one it gets a band of its own at the strip's top. Either way no speed line passes through it, at the
+    # laptop's type and at the wall's (root font 16 px).
+    out = page.evaluate(
+        """async () => {
+            const { renderZoneChart } = await import('./chart.js');
+            const now = 1800000000;
+            const points = Array.from({ length: 91 }, (_, i) => ({ measured_at: now - 900 + 10 * i, density: 0.8,
+                                                                   speed_p50: 1.8, speed_p85: 2.0, stale: false }));
+            const times = Array.from({ length: 30 }, (_, i) => now + 20 * (i + 1));
+            const yhat = times.map(() => 0.9);
+            const forecast = { times, yhat, lo80: yhat, hi80: yhat, lo95: yhat, hi95: yhat, crossings: [] };
+            const results = {};
+            for (const [name, w, h, rootPx, withForecast] of [['laptop', 930, 180, 14, true], ['wall', 1330, 260, 16, true],
+                                                               ['laptopNoForecast', 930, 180, 14, false], ['wallNoForecast', 1330, 260, 16, false]]) {
+                document.documentElement.style.fontSize = `${rootPx}px`;
+                const box = document.createElement('div');
+                box.style.cssText = `position:relative;width:${w}px;height:${h}px`;
+                document.body.append(box);
+                const zone = { id: name, name, area_m2: 1000, thresholds: { warning: 1, critical: 2 }, forecast: withForecast ? forecast : null };
+                renderZoneChart(box, { zone, points, now });
+                const svg = box.querySelector('svg');
+                const title = svg.querySelector('.speed-title').getBBox();
+                const lines = ['.line-speed50', '.line-speed85'].map((sel) => svg.querySelector(sel).getBBox());
+                const overlaps = lines.some((b) => b.x < title.x + title.width && title.x < b.x + b.width
+                                                   && b.y < title.y + title.height && title.y < b.y + b.height + 1);
+                const strip = svg.querySelector('rect.strip').getBBox();
+                results[name] = { overlaps, titleInside: title.y >= strip.y && title.y + title.height <= strip.y + strip.height + 1,
+                                  plotPx: strip.y + strip.height - Number(svg.dataset.speedPlotTop), fontPx: parseFloat(getComputedStyle(svg.querySelector('.speed-title')).fontSize) };
+                box.remove();
+            }
+            document.documentElement.style.fontSize = '';
+            return results;
+        }"""
+    )
+    for name, result in out.items():
+        assert result["overlaps"] is False, (name, result)
+        assert result["titleInside"], (name, result)
+        assert result["plotPx"] >= 20, (name, result)
+    assert out["wall"]["fontPx"] > out["laptop"]["fontPx"]
+
+
+def test_map_text_grows_on_a_wall_and_small_zones_are_named_below(page: Any) -> None:
+    out = page.evaluate(
+        """async () => {
+            const { SiteMap, makeProjection, textScale } = await import('./map.js');
+            const { wrapLabel } = await import('./map_zones.js');
+            const center = [8.54, 47.37];
+            const proj = makeProjection(center);
+            const rect = (x0, y0, x1, y1) => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map(([x, y]) => proj.toLonLat(x, y));
+            const draw = async (width, height) => {
+                const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+                svg.setAttribute('class', 'map');
+                svg.style.cssText = `position:static;width:${width}px;height:${height}px;display:block`;
+                document.body.append(svg);
+                const map = new SiteMap(svg, { onSelectZone() {}, onRegion() {}, onHint() {}, onToolEnded() {} });
+                map.setSite({ center, los_bands: { A: 0, B: 0.5, C: 1 }, basemap: null, tile_url: null });
+                // Two small zones side by side, 20 m wide and 20 m apart (as the demo's market square and station
+                // forecourt), small on screen: two patrols at the corners widen the view.
+                const latest = { los: 'B', density: 0.6, count: 240, stale: false };
+                map.update({ zones: [{ id: 'm', name: 'Market square', camera: 'c', polygon: rect(-30, -10, -10, 5), area_m2: 300, latest,
+                                       thresholds: { warning: 1, critical: 2 } },
+                                     { id: 's', name: 'Station forecourt', camera: 'c', polygon: rect(10, -10, 30, 5), area_m2: 300, latest,
+                                       thresholds: { warning: 1, critical: 2 } }],
+                             cameras: [{ camera: 'c', state: 'online', display_name: 'Market cameras' }],
+                             patrols: [{ id: 'p', name: 'P', lon: proj.toLonLat(-100, -60)[0], lat: proj.toLonLat(-100, -60)[1], acc_m: 0, stale: false, track: [] },
+                                       { id: 'q', name: 'Q', lon: proj.toLonLat(100, 60)[0], lat: proj.toLonLat(100, 60)[1], acc_m: 0, stale: false, track: [] }],
+                             alertZones: new Set(), selectedZone: 'm' });
+                await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+                const px = (el) => el.getBoundingClientRect();
+                const zone = px(svg.querySelector('[data-zone="m"]'));
+                const below = [...svg.querySelectorAll('.zone-label-below')].map((g) => ({ text: g.textContent, box: px(g) }));
+                const camera = px(svg.querySelector('[data-camera="c"] rect'));
+                const result = {
+                    scale: map.textScale,
+                    zonePx: [zone.width, zone.height],
+                    letterPx: parseFloat(svg.querySelector('.zone-los').getAttribute('font-size')) / map.metresPerPixel(),
+                    patrolPx: parseFloat(svg.querySelector('.patrol-name').getAttribute('font-size')) / map.metresPerPixel(),
+                    below,
+                    belowTopGap: below.length ? below[0].box.top - zone.bottom : null,
+                    cameraGap: zone.top - camera.bottom,
+                };
+                svg.remove();
+                return result;
+            };
+            return { laptop: await draw(930, 380), wall: await draw(1330, 440),
+                     pure: [textScale(600), textScale(950), textScale(1330), textScale(3000), textScale(NaN)],
+                     wraps: [wrapLabel('Station forecourt', 10), wrapLabel('Market square', 20), wrapLabel('A very long zone name here', 8),
+                             wrapLabel('Supercalifragilistic', 8)] };
+        }"""
+    )
+    assert out["pure"] == [1, 1, pytest.approx(1.4), 1.4, 1]
+    assert out["wraps"] == [["Station", "forecourt"], ["Market square"], ["A very", "long zo…"], ["Superca…"]]
+    laptop, wall = out["laptop"], out["wall"]
+    assert laptop["scale"] == 1 and wall["scale"] == pytest.approx(1.4)
+    assert wall["patrolPx"] > laptop["patrolPx"] * 1.3
+    for view in (laptop, wall):
+        assert view["zonePx"][0] < 90  # small on screen: letter inside, name below
+        assert view["letterPx"] >= 16
+        texts = " ".join(b["text"] for b in view["below"])
+        assert "Market" in texts and "Station" in texts and "240 ppl" in texts, view["below"]
+        assert view["belowTopGap"] >= 3  # clear of the selected zone's 5 px outline
+        assert view["cameraGap"] >= 5  # the camera marker sits clear of the selected outline too
