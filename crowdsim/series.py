@@ -10,7 +10,7 @@ from crowdsim.sites import get_site
 
 __all__ = ["TRUTH_VERSION", "zone_series"]
 
-TRUTH_VERSION = 2  # bump when truth.py changes what it measures
+TRUTH_VERSION = 3  # bump when truth.py changes what it measures
 
 
 def zone_series(site: str, demand: Demand, duration_s: float, interval_s: float, zone: str) -> pd.DataFrame:

@@ -4,7 +4,9 @@ Per zone and interval (`(k * interval_s, (k + 1) * interval_s]`): PedPy's classi
 the measurement area / its area) and Voronoi density averaged over the interval's frames; count =
 classic density x area; walking speed percentiles over the people in the zone, each person once with
 the median of PedPy's individual speeds on their frames there (how the edge defines `speed_p50`);
-the mean walking direction; and per measurement line the people crossing it in the interval (PedPy N(t)).
+the mean walking direction; the people who entered the zone in the interval (`inflow`: what the edge's line
+counts at the zone's entrances report; from the same positions PedPy reads); and per measurement line the
+people crossing it in the interval (PedPy N(t)).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ MOVING_MPS = 0.1  # as the playback streams: people standing still give no walki
 class ZoneTruthTable:
     zone: str
     area_m2: float
-    frame: pd.DataFrame  # per 10 s interval: t_end_s, count, count_max, density, density_voronoi, speed_p50_mps, speed_p85_mps, direction_deg
+    frame: pd.DataFrame  # per 10 s interval: t_end_s, count, count_max, density, density_voronoi, speed_p50_mps, speed_p85_mps, direction_deg, inflow
 
 
 def _traj(res: SimResult, keep: np.ndarray | None = None) -> object:
@@ -81,6 +83,7 @@ def zone_truth(site: Site, res: SimResult, zone: str, duration_s: float, interva
     # Who is in the zone on which frame, with their speed there.
     inside = traj.data.loc[shapely.contains_xy(poly, traj.data["x"], traj.data["y"]), ["id", "frame"]]  # type: ignore[attr-defined]
     sp = inside.merge(speed, on=["id", "frame"], how="inner")
+    entry_frames = _entries(traj.data, shapely.contains_xy(poly, traj.data["x"], traj.data["y"]))  # type: ignore[attr-defined]
     fpi = interval_s * res.frame_rate_hz
     n = math.floor(duration_s / interval_s + 1e-9)
     sp["k"] = np.floor((sp["frame"] - 1) / fpi).astype(int)  # frame f closes at f / rate: interval (k, k+1]
@@ -90,6 +93,7 @@ def zone_truth(site: Site, res: SimResult, zone: str, duration_s: float, interva
         d = dens[f0:f1] if f1 > f0 else dens[f0 - 1 : f0]
         v = vd[(vd.index >= f0 - 1) & (vd.index < f1)].to_numpy()
         people = sp[sp["k"] == k]
+        entered = int(np.count_nonzero((entry_frames >= f0) & (entry_frames < f1)))
         per = people.groupby("id").agg(speed=("speed", "median"), vx=("v_x", "median"), vy=("v_y", "median"))
         moving = per[per["speed"] > MOVING_MPS]
         p50 = p85 = direction = None
@@ -108,6 +112,7 @@ def zone_truth(site: Site, res: SimResult, zone: str, duration_s: float, interva
                 "speed_p50_mps": p50,
                 "speed_p85_mps": p85,
                 "direction_deg": direction,
+                "inflow": entered,
             }
         )
     return ZoneTruthTable(zone=zone, area_m2=area, frame=pd.DataFrame(rows))
@@ -125,3 +130,13 @@ def line_flows(site: Site, res: SimResult, duration_s: float, interval_s: float)
         cum = np.interp(out["t_end_s"], nt["time"].to_numpy(), nt["cumulative_pedestrians"].to_numpy())
         out[name] = np.diff(np.r_[0.0, cum])
     return pd.DataFrame(out)
+
+
+def _entries(data: pd.DataFrame, inside: np.ndarray) -> np.ndarray:
+    """Frames on which someone is inside the zone having been outside on their previous frame (an entry;
+    a person's first frame inside counts only if they were seen outside before: nobody spawns in a zone)."""
+    d = pd.DataFrame({"id": data["id"].to_numpy(), "frame": data["frame"].to_numpy(), "inside": inside})
+    d = d.sort_values(["id", "frame"], kind="stable")
+    prev = d.groupby("id")["inside"].shift(1)
+    entered = d["inside"].to_numpy() & (prev == False).to_numpy()  # noqa: E712 - NaN (first frame) is not an entry
+    return np.asarray(d["frame"].to_numpy()[entered])

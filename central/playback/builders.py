@@ -77,6 +77,7 @@ def _recorded_samples(scenario: Scenario, zone: Zone, path: Path) -> list[ZoneSa
             speed_p50_mps=m.speed_p50,
             speed_p85_mps=m.speed_p85,
             direction_deg=m.direction_deg,
+            inflow=m.inflow,
         )
         for m in sorted(rows, key=lambda m: m.measured_at)
         if m.measured_at - t0 <= scenario.duration_s

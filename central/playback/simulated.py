@@ -53,6 +53,7 @@ def simulated_samples(scenario: Scenario, zone: Zone, tl: SimulatedTimeline) -> 
             speed_p50_mps=_opt(r["speed_p50_mps"]),
             speed_p85_mps=_opt(r["speed_p85_mps"]),
             direction_deg=_opt(r["direction_deg"]),
+            inflow=int(r["inflow"]),
         )
         for r in table.to_dict("records")
     ]

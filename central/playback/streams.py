@@ -36,6 +36,7 @@ class ZoneSample:
     speed_p50_mps: float | None
     speed_p85_mps: float | None
     direction_deg: float | None = None
+    inflow: int = 0  # people who entered the zone in the interval (the edge's line counts); 0 where unknown
 
 
 def weidmann_speed_mps(density: float) -> float | None:
@@ -135,6 +136,7 @@ def zone_messages(
                     "los": los_band(s.density),
                     "stale": False,
                     "direction_deg": s.direction_deg,
+                    "inflow": s.inflow,
                     "speed_source": "tracks" if has_speed else "none",
                 }
             )

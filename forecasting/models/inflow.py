@@ -3,7 +3,10 @@
     dy_t = c + b * x_{t-1} + r_t,   r_t = phi * r_{t-1} + e_t
 
 fitted by statsmodels `SARIMAX(dy, exog=x lagged, order=(1, 0, 0), trend="c")` at refit time and run
-online in numpy in between. The inflow of the last bin is known at the origin and drives the first
+online in numpy in between. It is a candidate only while the fit finds the inflow driving the change
+(gain > 0, significant at `GAIN_P_MAX`): in free flow whoever enters also leaves, the gain is nil, and the
+model is then persistence with a drift fitted on calm history, which the selection would still pick on
+its short-horizon errors and which lags a queue that starts to grow. The inflow of the last bin is known at the origin and drives the first
 step; later bins' inflow is taken as its recent average (bursts do not repeat on cue).
 """
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 INFLOW_MEAN_RATE = 0.05
+GAIN_P_MAX = 0.05
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class InflowParams:
     const: float  # change per bin with no inflow (people leaving), series units
     gain: float  # change per bin per unit of last bin's inflow
     phi: float  # persistence of the unexplained change
+    informative: bool = True  # the inflow drives the change (gain > 0, significant): a candidate model
 
 
 class InflowModel:
@@ -44,7 +49,7 @@ class InflowModel:
         self.const[index] = params.const
         self.gain[index] = params.gain
         self.phi[index] = params.phi
-        self.ready[index] = True
+        self.ready[index] = params.informative
 
     def set_exog(self, x: np.ndarray) -> None:
         self.x_prev = self.x_now
@@ -95,8 +100,10 @@ def fit_inflow_params(values: np.ndarray, inflow: np.ndarray, min_pairs: int = 3
             res = model.fit(disp=False, maxiter=100)
         fitted = dict(zip(model.param_names, np.asarray(res.params, dtype=float), strict=True))
         const, gain, phi = fitted["intercept"], fitted["x1"], fitted["ar.L1"]
+        gain_p = float(dict(zip(model.param_names, np.asarray(res.pvalues, dtype=float), strict=True))["x1"])
     except Exception:  # statsmodels fails in many ways on degenerate input; callers keep the old params
         return None
     if not all(np.isfinite([const, gain, phi])) or abs(phi) >= 1.0:
         return None
-    return InflowParams(const=float(const), gain=float(gain), phi=float(phi))
+    informative = gain > 0 and np.isfinite(gain_p) and gain_p < GAIN_P_MAX
+    return InflowParams(const=float(const), gain=float(gain), phi=float(phi), informative=bool(informative))

@@ -3,7 +3,8 @@
     python -m scripts.bench.buildup_alerts [configs/scenarios/sim_*.yaml ...]
 
 Each zone's PedPy density stream goes, interval by interval, into the forecaster central uses
-(`LibraryForecaster` with refits inline); as in central's forecast lane a zone is forecast when a reading
+(`LibraryForecaster` with refits inline), with its inflow (people entering the zone per interval, what the
+edge's entrance lines count) unless `--no-inflow`; as in central's forecast lane a zone is forecast when a reading
 opens a new bin, at the previous reading's time, with central's default alert settings (`--min-history-s`
 changes the data a zone needs before its first forecast alert). The forecast alerts are scored with the playback
 scorer against the scenario's expected forecast alerts (its current-level alerts are not scored here: they
@@ -44,7 +45,12 @@ POOLED = {"n": 0.0, "brier": 0.0, "brier_ref": 0.0}
 
 
 def zone_alerts(
-    times: list[float], values: list[float], th: rules.ThresholdsPpm2, zone: str, min_history_s: float
+    times: list[float],
+    values: list[float],
+    inflows: list[float] | None,
+    th: rules.ThresholdsPpm2,
+    zone: str,
+    min_history_s: float,
 ) -> list[RaisedAlert]:
     a = AlertsConfig()
     timing = al.RuleTiming(a.forecast_pending_s, a.forecast_keep_firing_s)
@@ -52,7 +58,7 @@ def zone_alerts(
     state = al.RuleState()
     out: list[RaisedAlert] = []
     prev_t: float | None = None
-    for t, v in zip(times, values, strict=True):
+    for i, (t, v) in enumerate(zip(times, values, strict=True)):
         if prev_t is not None and np.floor(t / STEP_S) > np.floor(prev_t / STEP_S):
             f = fc.forecast({"warning": th.warning, "critical": th.critical}, now_s=prev_t)
             if f is not None:
@@ -71,7 +77,7 @@ def zone_alerts(
                 for e in events:
                     if e.type == "new":
                         out.append(RaisedAlert("forecast", zone, e.alert.level, e.alert.opened_at_s))
-        fc.update(t, v)
+        fc.update(t, v, None if inflows is None else inflows[i])
         prev_t = t
     return out
 
@@ -84,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=AlertsConfig().forecast_min_history_s,
         help="data a zone needs before forecast alerts (default: central's alerts.forecast_min_history_s)",
+    )
+    ap.add_argument(
+        "--no-inflow", action="store_true", help="leave out the zones' inflow (an edge without entrance lines)"
     )
     args = ap.parse_args(argv)
     paths = args.scenarios or sorted(SCEN.glob("sim_*.yaml"))
@@ -98,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             # On a UNIX clock not aligned to the bins, as a replay's (its slots and bins are central's).
             times = [EPOCH_S + x.t_end_s for x in s]
             values = [x.density for x in s]
+            inflows = None if args.no_inflow else [float(x.inflow) for x in s]
             raised += [
                 RaisedAlert(r.kind, r.zone, r.level, r.opened_s - EPOCH_S)
-                for r in zone_alerts(times, values, z.thresholds, z.id, args.min_history_s)
+                for r in zone_alerts(times, values, inflows, z.thresholds, z.id, args.min_history_s)
             ]
             vals = np.asarray(values, dtype=float)
             grid = GridSeries(times[0] - STEP_S, STEP_S, vals, np.ones(vals.shape[0], dtype=np.int64))

@@ -38,6 +38,11 @@ def test_queue_builds_in_the_funnel_and_pedpy_truth_is_consistent() -> None:
     late = t.iloc[-6:]
     busy = late[late["density"] > 0.5]
     assert len(busy) and (busy["speed_p50_mps"] < 1.0).all()
+    # Everyone in the zone came in through its edge: the entries so far are at least the people there now
+    # (a queue holds them), and no more than the people who ever got near (arrivals at 2.6/s).
+    entered = t["inflow"].cumsum()
+    assert (entered >= t["count_max"] - 1).all()
+    assert 0 < entered.iloc[-1] <= 2.6 * DURATION_S
     # Voronoi and classic density agree on average in a busy zone (both PedPy, different definitions).
     assert abs(late["density_voronoi"].mean() - late["density"].mean()) <= 0.35 * late["density"].mean()
 

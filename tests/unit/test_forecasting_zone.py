@@ -190,6 +190,24 @@ def test_inflow_model_is_fitted_and_chosen_when_inflow_drives_the_level() -> Non
     assert_sane(fc)
 
 
+def test_inflow_that_does_not_drive_the_level_leaves_the_inflow_model_out() -> None:
+    from forecasting.models.inflow import fit_inflow_params
+
+    rng = np.random.default_rng(7)
+    # Free flow: whoever enters leaves within the bin, so the level is noise around a constant whatever
+    # the inflow. A fitted gain of about zero makes the model persistence with a drift: not a candidate.
+    n_bins = 300
+    inflow = rng.poisson(6.0, n_bins).astype(float)
+    level = 12.0 + rng.normal(0, 0.5, n_bins)
+    params = fit_inflow_params(level, inflow)
+    assert params is not None and not params.informative
+    zf = ZoneForecaster(step_s=60.0, horizon_s=300, refit_every=120)
+    for i in range(n_bins):
+        zf.update(i * 60.0, float(level[i]), inflow=float(inflow[i]))
+    assert zf.engine.inflow is not None and not zf.engine.inflow.ready.any()
+    assert zf.forecast({}, now_s=n_bins * 60.0).model != "sarimax_inflow"
+
+
 def test_inflow_must_be_finite() -> None:
     with pytest.raises(ValueError, match="inflow"):
         ZoneForecaster().update(0.0, 1.0, inflow=float("nan"))
