@@ -186,7 +186,7 @@ class RuleStage:
                     return
             elif ev.type == "update":
                 step = a.history[-1] if a.history and a.history[-1].at_s == a.updated_at_s else None
-                step = step if step is not None and step.action == "escalated" else None
+                step = step if step is not None and step.action in ("escalated", "de-escalated") else None
                 if not self.store.update_alert_from_rules(a, step):
                     return  # it has ended (resolved, or cleared before a restart): nothing to publish
             elif ev.type == "end" and not self.store.clear_alert(a):
