@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.crossing import any_step_probability, first_crossing_time
+from forecasting.calibration import CrossingCalibrator
+from forecasting.crossing import any_step_probability, first_crossing_time, max_step_probability
 from forecasting.engine import OnlineEngine
 from forecasting.grid import ForecastGrid
 from forecasting.seasons import LocalClock
@@ -53,6 +54,7 @@ class BatchForecaster:
         self.engine = OnlineEngine(n_series, grid.engine_settings(min_history=min_history, nonnegative=nonnegative))
         self.n_series = n_series
         self._origin_s = math.nan
+        self._calibrator: CrossingCalibrator | None = None  # (n, k) once forecast() is given k thresholds
 
     def set_damped_params(self, alpha: np.ndarray, beta: np.ndarray, phi: np.ndarray) -> None:
         """Per-series parameters (each (n,) or scalar), e.g. from a background `fit_damped_params` pass."""
@@ -84,6 +86,11 @@ class BatchForecaster:
             slots = self.season.slots(self.clock.to_local(times))
             slot, future = int(slots[0]), slots[1:]
         self.engine.step(v, slot, future)
+        if self._calibrator is not None:
+            self._calibrator.observe(self._bin(), v)
+
+    def _bin(self) -> int:
+        return round(self._origin_s / self.step_s)
 
     def forecast(self, thresholds: np.ndarray | None = None) -> BatchForecast:
         """`thresholds` (n, k) or (k,) for every series; probabilities and times come back as (n, k)."""
@@ -95,11 +102,21 @@ class BatchForecaster:
         if thr.ndim != 2 or thr.shape[0] != n or not np.all(np.isfinite(thr)):
             raise ValueError(f"thresholds must be finite with shape ({n}, k) or (k,)")
         k = thr.shape[1]
-        prob = np.zeros((n, k))
+        raw = np.zeros((n, k))
+        p_ref = np.zeros((n, k))
         first = np.full((n, k), np.nan)
+        # Persistence's flat path widens with the lead: its crossing chance is largest at the horizon's end.
+        ref_bands = self.engine.horizon_end_bands(np.zeros(n, dtype=np.int64)) if k else out.bands
         for j in range(k):
-            prob[:, j] = any_step_probability(out.bands, thr[:, j])
+            raw[:, j] = any_step_probability(out.bands, thr[:, j])
+            p_ref[:, j] = max_step_probability(ref_bands, thr[:, j])
             first[:, j] = first_crossing_time(out.last, out.yhat, thr[:, j], self._origin_s, self.step_s)
+        # Each threshold column has its own online calibrator (calibration.py); a new column count restarts it.
+        if self._calibrator is None or self._calibrator.k != k:
+            self._calibrator = CrossingCalibrator(n, k, horizon)
+        below = out.last[:, None] < thr
+        prob = np.where(below, self._calibrator.apply(raw, p_ref), raw)
+        self._calibrator.record(self._bin(), raw, p_ref, thr, below)
         b = out.bands
         return BatchForecast(
             origin_s=self._origin_s,

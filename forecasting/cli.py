@@ -117,6 +117,7 @@ def print_skill(report: dict[str, object], levels: list[SkillReport]) -> None:
         print(
             f"level {lv.level:g}: {lv.n_origins_below} origins below it, base rate {lv.base_rate:.3f}; "
             f"Brier {lv.brier:.4f} vs persistence-based {lv.brier_persistence:.4f}: BSS {lv.brier_skill_score:+.3f}"
+            f" (uncalibrated {lv.brier_skill_score_uncalibrated:+.3f})"
         )
         print("  reliability  p range    n      mean p  observed")
         for b in lv.reliability:

@@ -42,20 +42,27 @@ def threshold_scores(bands: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     """
     thr = threshold[:, None]
     v = bands
-    z = np.full(v.shape[:2], np.nan)
-    for i in range(4):
-        lo, hi = v[..., i], v[..., i + 1]
-        inside = (thr > lo) & (thr <= hi) & np.isnan(z)
-        width = np.where(hi > lo, hi - lo, 1.0)
-        z = np.where(inside, Z_KNOTS[i] + (thr - lo) / width * (Z_KNOTS[i + 1] - Z_KNOTS[i]), z)
+    # The threshold lies in the segment [knot c - 1, knot c) where c knots are below it (knots non-decreasing).
+    c = (v < thr[..., None]).sum(axis=-1)
+    i = np.clip(c - 1, 0, 3)[..., None]
+    lo = np.take_along_axis(v, i, axis=-1)[..., 0]
+    hi = np.take_along_axis(v, i + 1, axis=-1)[..., 0]
+    zi = Z_KNOTS[i[..., 0]]
+    width = np.where(hi > lo, hi - lo, 1.0)
+    z = zi + (thr - lo) / width * (Z_KNOTS[i[..., 0] + 1] - zi)
     left_slope = (v[..., 1] - v[..., 0]) / (Z_KNOTS[1] - Z_KNOTS[0])
     right_slope = (v[..., 4] - v[..., 3]) / (Z_KNOTS[4] - Z_KNOTS[3])
     with np.errstate(divide="ignore", invalid="ignore"):
         left = np.where(left_slope > 0, Z_KNOTS[0] - (v[..., 0] - thr) / left_slope, -np.inf)
         right = np.where(right_slope > 0, Z_KNOTS[4] + (thr - v[..., 4]) / right_slope, np.inf)
-    z = np.where(np.isnan(z) & (thr <= v[..., 0]), left, z)
-    z = np.where(np.isnan(z), right, z)
-    return z
+    z = np.where(c == 0, left, z)
+    return np.where(c == 5, right, z)
+
+
+def max_step_probability(bands: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """(n,) the largest single-step P(level >= threshold) over the steps in `bands` (n, H', 5): a lower bound
+    of the any-step probability, exact for one step, and cheap (no simulation)."""
+    return np.asarray(_norm_sf(threshold_scores(bands, threshold)).max(axis=1))
 
 
 def any_step_probability(bands: np.ndarray, threshold: np.ndarray) -> np.ndarray:

@@ -100,6 +100,9 @@ class OnlineEngine:
         self.n_diffs = np.zeros(n_series, dtype=np.int64)
         self.prev_observed = np.zeros(n_series, dtype=bool)
         self._paths: np.ndarray | None = None
+        # The forecast issued after the previous bin (point path and 80% width per step) and after this one.
+        self._anchor: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._issued: EngineForecast | None = None
         self.reset_gap = settings.reset_gap_steps or max(self.H, 6)
 
     # ---- stepping -------------------------------------------------------------------------------
@@ -165,12 +168,23 @@ class OnlineEngine:
         self._paths = paths
         self.buffer[:, self.t % self.ring] = paths[:, :, self.horizons - 1].astype(np.float32)
         self.t += 1
+        prev = self._issued
+        self._issued = None
+        if prev is not None:
+            width = prev.bands[..., 3] - prev.bands[..., 1]
+            # Only a forecast made one bin ago from an observed bin, followed by an observed bin, anchors.
+            self._anchor = (prev.yhat, width, observed & both & ~restart)
+        else:
+            self._anchor = None
+        self._issued = self._issue()
 
     def skip(self, n_bins: int) -> None:
         """Jumps the clock over `n_bins` empty bins at once; forecasts stored before are dropped."""
         if n_bins <= 0:
             return
         self.buffer[:] = np.nan
+        self._anchor = None
+        self._issued = None
         self.since_obs += n_bins
         self.t += n_bins
         self.prev_observed[:] = False
@@ -200,18 +214,49 @@ class OnlineEngine:
         return np.where(self.n_obs < self.settings.min_history, 0, best)
 
     def forecast(self, model_index: np.ndarray | None = None) -> EngineForecast:
-        """The chosen models' forecasts, or those of `model_index` (n,) (e.g. persistence's, a reference)."""
+        """The chosen models' forecasts, or those of `model_index` (n,) (e.g. persistence's, a reference).
+
+        The chosen forecast is the one issued at the last step: each step of its point path moves from the
+        previous bin's forecast at the same lead by at most that forecast's 80% interval width, so one
+        update never swings the forecast by more than the interval it had (a reference is left as it is)."""
         if self._paths is None:
             raise ValueError("no observations yet: nothing to forecast from")
-        idx = self.choose() if model_index is None else np.asarray(model_index, dtype=np.int64)
+        if model_index is None:
+            if self._issued is None:
+                self._issued = self._issue()
+            return self._issued
+        return self._bands(np.asarray(model_index, dtype=np.int64), None)
+
+    def horizon_end_bands(self, model_index: np.ndarray) -> np.ndarray:
+        """(n, 1, 5) the bands of `model_index`'s forecast at the horizon's last step only (cheap)."""
+        return self._bands(np.asarray(model_index, dtype=np.int64), None, last_step_only=True).bands
+
+    def _issue(self) -> EngineForecast:
+        return self._bands(self.choose(), self._anchor)
+
+    def _bands(
+        self,
+        idx: np.ndarray,
+        anchor: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        last_step_only: bool = False,
+    ) -> EngineForecast:
+        assert self._paths is not None
         rows = np.arange(self.n)
         yhat = self._paths[idx, rows]
+        steps = np.arange(1, self.H + 1)
+        if last_step_only:
+            yhat, steps = yhat[:, -1:], steps[-1:]
+        if anchor is not None:
+            prev, width, ok = anchor
+            ok = ok & (self.n_obs >= self.settings.min_history)
+            # A hair inside the width, so float rounding cannot put a swing over the bound.
+            reach = width * (1.0 - 1e-9)
+            yhat = np.where(ok[:, None], np.clip(yhat, prev - reach, prev + reach), yhat)
         if self.settings.nonnegative:
             yhat = np.maximum(yhat, 0.0)
         prior = self._prior_scale()
         scale_k = self.tracker.effective_scale(prior)[idx, rows]  # (n, k)
         q_k = self.tracker.q[idx, rows]  # (n, k, 4)
-        steps = np.arange(1, self.H + 1)
         # The common case (every series observed this bin) shares one set of horizon weights.
         h_eff = steps + self.since_obs[:, None] if self.since_obs.any() else steps
         scale = interpolate_over_horizon(scale_k, self.horizons, h_eff, grow=True)

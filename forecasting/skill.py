@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecasting.backtest import BacktestPredictions
-from forecasting.crossing import any_step_probability
+from forecasting.calibration import CrossingCalibrator
+from forecasting.crossing import any_step_probability, max_step_probability
 from forecasting.resample import GridSeries
 
-__all__ = ["ReliabilityBin", "SkillReport", "StabilityReport", "score_level", "stability"]
+__all__ = ["ReliabilityBin", "SkillReport", "StabilityReport", "issued_probabilities", "score_level", "stability"]
 
 N_BINS = 10
 PLATEAU_REL = 0.1
@@ -58,6 +59,7 @@ class SkillReport:
     brier: float
     brier_persistence: float
     brier_skill_score: float
+    brier_skill_score_uncalibrated: float  # the raw probabilities from the bands, before the online map
     reliability: tuple[ReliabilityBin, ...]
     crossings: int
     detected: int
@@ -106,7 +108,8 @@ def score_level(
     h = preds.horizon_steps
     o = preds.origin_index
     thr = np.full(o.shape[0], float(level))
-    p_all = any_step_probability(preds.bands, thr)
+    raw_all = any_step_probability(preds.bands, thr)
+    p_all = issued_probabilities(grid, preds, level, raw_all)
     p_ref_all = any_step_probability(preds.persistence_bands, thr)
     below = y[o] < level
     peak, complete = _reached(y, o, h)
@@ -116,6 +119,8 @@ def score_level(
     bs = float(np.mean((p - event) ** 2)) if event.size else float("nan")
     bs_ref = float(np.mean((p_ref - event) ** 2)) if event.size else float("nan")
     bss = 1.0 - bs / bs_ref if bs_ref > 0 else float("nan")
+    bs_raw = float(np.mean((raw_all[m] - event) ** 2)) if event.size else float("nan")
+    bss_raw = 1.0 - bs_raw / bs_ref if bs_ref > 0 else float("nan")
     warn_idx = o[below & (p_all >= alert_probability)]
     det, runs, false_runs, leads, n_cross = _warnings(y, warn_idx, level, h)
     return SkillReport(
@@ -126,6 +131,7 @@ def score_level(
         brier=bs,
         brier_persistence=bs_ref,
         brier_skill_score=bss,
+        brier_skill_score_uncalibrated=bss_raw,
         reliability=reliability(p, event),
         crossings=n_cross,
         detected=det,
@@ -136,6 +142,33 @@ def score_level(
         lead_s_median=float(np.median(leads)) * grid.step_s if leads else float("nan"),
         lead_s_all=tuple(float(x) * grid.step_s for x in leads),
     )
+
+
+def issued_probabilities(
+    grid: GridSeries, preds: BacktestPredictions, level: float, raw: np.ndarray | None = None
+) -> np.ndarray:
+    """(R,) the probabilities the forecaster issues at each origin: the raw ones through the online
+    calibrator (calibration.py), fed exactly as ZoneForecaster feeds it: every bin closes in order, and
+    each origin's outcome is counted only once its H bins have closed (no look-ahead)."""
+    y = grid.values
+    o = preds.origin_index
+    thr = np.full(o.shape[0], float(level))
+    p = any_step_probability(preds.bands, thr) if raw is None else raw
+    p_ref = max_step_probability(preds.persistence_bands[:, -1:], thr)  # as the forecasters: at the horizon's end
+    out = p.copy()
+    cal = CrossingCalibrator(1, 1, preds.horizon_steps)
+    row = np.full(y.shape[0], -1, dtype=np.int64)
+    row[o] = np.arange(o.shape[0])
+    level_arr = np.array([[float(level)]])
+    for i in range(y.shape[0]):
+        cal.observe(i, y[i : i + 1])
+        r = row[i]
+        if r < 0 or not y[i] < level:
+            continue  # at or over the level the raw probability stands (and is not scored)
+        pr, qr = p[r : r + 1, None], p_ref[r : r + 1, None]
+        out[r] = cal.apply(pr, qr)[0, 0]
+        cal.record(i, pr, qr, level_arr, np.ones((1, 1), dtype=bool))
+    return out
 
 
 def _warnings(y: np.ndarray, warn: np.ndarray, level: float, h: int) -> tuple[int, int, int, list[float], int]:

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from forecasting.crossing import any_step_probability, first_crossing_time
+from forecasting.calibration import CrossingCalibrator
+from forecasting.crossing import any_step_probability, first_crossing_time, max_step_probability
 from forecasting.engine import OnlineEngine
 from forecasting.grid import ForecastGrid
 from forecasting.models.damped import DampedParams, fit_damped_params
@@ -70,6 +71,8 @@ class ZoneForecaster:
         self._n_raw = 0
         self._bins_since_fit = 0
         self._fitted = False
+        # One online calibrator per threshold name (calibration.py); each sees every closed bin.
+        self._calibrators: dict[str, CrossingCalibrator] = {}
 
     @property
     def n_observations(self) -> int:
@@ -161,6 +164,8 @@ class ZoneForecaster:
         slot, future = self._slots(b)
         self.engine.step(np.array([value]), slot, future, np.array([inflow]))
         self._bins_since_fit += 1
+        for cal in self._calibrators.values():
+            cal.observe(b, np.array([value]))
 
     # ---- refits ---------------------------------------------------------------------------------
     def history(self) -> tuple[np.ndarray, np.ndarray]:
@@ -220,6 +225,26 @@ class ZoneForecaster:
         self._bins_since_fit = 0
 
     # ---- output ---------------------------------------------------------------------------------
+    def _issued(
+        self, names: list[str], origin_bin: int, thr: np.ndarray, raw: np.ndarray, engine: OnlineEngine, last: float
+    ) -> np.ndarray:
+        """The raw crossing probabilities through each threshold's online calibrator (recorded for scoring
+        once the horizon has passed); at or over a threshold the raw probability stands."""
+        # Persistence's flat path widens with the lead: its crossing chance is largest at the horizon's end.
+        ref_bands = engine.horizon_end_bands(np.zeros(1, dtype=np.int64))
+        p_ref = max_step_probability(np.repeat(ref_bands, thr.size, axis=0), thr)
+        out = raw.copy()
+        for j, name in enumerate(names):
+            cal = self._calibrators.get(name)
+            if cal is None:
+                cal = self._calibrators[name] = CrossingCalibrator(1, 1, self.horizon_steps)
+            if not last < thr[j]:
+                continue
+            pj, qj = raw[j : j + 1, None], p_ref[j : j + 1, None]
+            out[j] = cal.apply(pj, qj)[0, 0]
+            cal.record(origin_bin, pj, qj, thr[j : j + 1, None], np.ones((1, 1), dtype=bool))
+        return out
+
     def forecast(self, thresholds: Mapping[str, float] | None = None, now_s: float | None = None) -> Forecast:
         thresholds = dict(thresholds or {})
         for name, level in thresholds.items():
@@ -249,7 +274,9 @@ class ZoneForecaster:
         if thresholds:
             thr = np.array([float(v) for v in thresholds.values()])
             bands = np.repeat(out.bands, thr.size, axis=0)
-            probs = any_step_probability(bands, thr)
+            probs = self._issued(
+                list(thresholds), origin_bin, thr, any_step_probability(bands, thr), engine, float(out.last[0])
+            )
             first = first_crossing_time(
                 np.repeat(out.last, thr.size), np.repeat(out.yhat, thr.size, axis=0), thr, origin_s, self.step_s
             )

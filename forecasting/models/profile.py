@@ -12,6 +12,12 @@ import numpy as np
 
 PROFILE_RATE = 0.1  # weight of a new change in its slot once the slot has seen 1/rate values
 MIN_SLOT_COUNT = 2  # below this the slot's mean is too noisy; use the coarser profile
+# A slot learns a change that differs from what it holds by at most this many typical bin-to-bin changes
+# (Huber-style): one odd week (a closure, a glitch) cannot teach a slot a 50-person drop that the
+# forecast then replays a week later, while a change that recurs is still learned within a few weeks.
+HUBER_K = 3.0
+SCALE_RATE = 0.02
+MIN_SCALE_COUNT = 20  # changes seen before the clip applies
 
 
 class SeasonalProfile:
@@ -31,6 +37,8 @@ class SeasonalProfile:
         self.level = np.zeros(n_series)
         self.started = np.zeros(n_series, dtype=bool)
         self.prev_y = np.full(n_series, np.nan)  # last bin's value, NaN if that bin was missing
+        self.abs_change = np.zeros(n_series)  # typical |change per bin|, for the Huber clip
+        self.n_changes = np.zeros(n_series)
 
     def _delta_at(self, slots: np.ndarray) -> np.ndarray:
         """(n, len(slots)) expected change per bin at those slots; 0 where nothing was learned yet."""
@@ -62,18 +70,26 @@ class SeasonalProfile:
         if slot is not None:
             change = y - self.prev_y
             ok = observed & np.isfinite(change)
-            self._learn(self.delta, self.count, slot % self.period, change, ok)
+            clip = np.where(self.n_changes >= MIN_SCALE_COUNT, HUBER_K * self.abs_change, np.inf)
+            self._learn(self.delta, self.count, slot % self.period, change, ok, clip)
             if self.sub_period is not None:
-                self._learn(self.sub_delta, self.sub_count, slot % self.sub_period, change, ok)
+                self._learn(self.sub_delta, self.sub_count, slot % self.sub_period, change, ok, clip)
+            rate = np.maximum(SCALE_RATE, 1.0 / (self.n_changes + 1.0))
+            mag = np.abs(np.where(ok, change, 0.0))
+            self.abs_change = np.where(ok, self.abs_change + rate * (mag - self.abs_change), self.abs_change)
+            self.n_changes += ok
         self.prev_y = np.where(observed, y, np.nan)
 
     @staticmethod
-    def _learn(table: np.ndarray, count: np.ndarray, s: int, change: np.ndarray, ok: np.ndarray) -> None:
+    def _learn(
+        table: np.ndarray, count: np.ndarray, s: int, change: np.ndarray, ok: np.ndarray, clip: np.ndarray
+    ) -> None:
         if not ok.any():
             return
         n = count[:, s]
         rate = np.maximum(PROFILE_RATE, 1.0 / (n + 1.0))
-        table[:, s] = np.where(ok, table[:, s] + rate * (np.where(ok, change, 0.0) - table[:, s]), table[:, s])
+        step = np.clip(np.where(ok, change, 0.0) - table[:, s], -clip, clip)
+        table[:, s] = np.where(ok, table[:, s] + rate * step, table[:, s])
         count[:, s] = n + ok
 
     def reset(self, mask: np.ndarray) -> None:
