@@ -13,9 +13,8 @@ per-threshold reliability curve learned from past origins whose outcome is known
   bin's mean raw probability by `prior` pseudo-outcomes, so with no evidence the map is the identity and
   a bin moves only as its own evidence accumulates. Consecutive origins share H - 1 of their H target
   bins, so a record counts as 1/H of an independent outcome (with a 60-step horizon, a minute of
-  records at 10 s is one outcome, not six). The bin values are made non-decreasing (the mean of the
-  running max from below and the running min from above, both non-decreasing), and a probability is
-  mapped by linear interpolation between the bins' (mean raw, calibrated) points, with 0 mapped to 0:
+  records at 10 s is one outcome, not six). The bin values are made non-decreasing by weighted isotonic
+  regression (`isotonic`, weights = each bin's evidence), and a probability is mapped by linear interpolation between the bins' (mean raw, calibrated) points, with 0 mapped to 0:
   the map is continuous, monotone, and the identity until evidence says otherwise.
 - Memory: every counted outcome discounts that curve's older evidence by 1 - 1/`memory`.
 
@@ -25,6 +24,8 @@ Vectorised over series and thresholds: `n` series share one bin clock (`observe`
 from __future__ import annotations
 
 import numpy as np
+
+__all__ = ["CrossingCalibrator", "isotonic"]
 
 EDGES = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0 + 1e-9])
 PRIOR = 8.0  # pseudo-outcomes at the raw probability in every bin
