@@ -18,6 +18,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 import configio
 
+__all__ = [
+    "DEFAULT_CRITICAL_PPM2",
+    "DEFAULT_WARNING_PPM2",
+    "DISPLAY_NAME_MAX",
+    "ID_PATTERN",
+    "SWAP_KM",
+    "CameraConfig",
+    "LonLat",
+    "Model",
+    "SiteConfig",
+    "Thresholds",
+    "ZoneConfig",
+    "swapped_zone_error",
+]
+
 DEFAULT_WARNING_PPM2 = 2.0
 DEFAULT_CRITICAL_PPM2 = 4.0
 
