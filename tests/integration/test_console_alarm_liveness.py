@@ -31,16 +31,17 @@ from tests.integration.test_console_browser import (
     VIEWER,
     ConsoleErrors,
     alert_api,
+    browser,
     central_config,
+    mqtt_client,
     publish_series,
     sign_in,
 )
-from tests.support.console import CHROMIUM_ARGS, CentralProcess, MetricPoint, Mqtt, find_chromium, offset, owntracks
+from tests.support.console import CentralProcess, MetricPoint, Mqtt, offset, owntracks
 from tests.support.mosquitto import MosquittoBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+__all__ = ["browser", "mqtt_client"]  # fixtures used by name
 
 STALE_S = 6.0  # central's camera silence limit in these tests
 KEEP_FIRING_S = 2.0  # central's step-down (and clear) hold in these tests, data seconds
@@ -60,28 +61,6 @@ def central(broker: MosquittoBroker, tmp_path: Path) -> Iterator[CentralProcess]
         yield process
     finally:
         process.stop()
-
-
-@pytest.fixture
-def mqtt_client(broker: MosquittoBroker) -> Iterator[Mqtt]:
-    client = Mqtt(broker.host, broker.port)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    with playwright_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 def alarms(page: Any) -> list[dict[str, Any]]:
