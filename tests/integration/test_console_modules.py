@@ -7,56 +7,23 @@ rule (again after a silent step down), camera liveness on central's clock, and t
 
 from __future__ import annotations
 
-import functools
 import itertools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.console import CHROMIUM_ARGS, find_chromium
+from tests.support.console_modules import static_console_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-WEB = Path(__file__).resolve().parents[2] / "central" / "web"
 MARKUP = '<img src=x onerror="window.__xss=1"><b>bold</b>'
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Any]:
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(WEB)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    errors: list[str] = []
-    try:
-        with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            tab = browser.new_page(viewport={"width": 1366, "height": 768})
-            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-            # Without a session cookie the page shows the login and makes no request.
-            tab.wait_for_selector("#login:not([hidden])")
-            tab.evaluate("document.getElementById('app').hidden = false")
-            yield tab
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert errors == []
+    with static_console_page() as tab:
+        yield tab
 
 
 def test_projection_round_trip_and_scale(page: Any) -> None:

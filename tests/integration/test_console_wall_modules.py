@@ -6,56 +6,23 @@ the overlay palette, and display names with ids in tooltips."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.console import CHROMIUM_ARGS, find_chromium
+from tests.support.console_modules import static_console_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-WEB = Path(__file__).resolve().parents[2] / "central" / "web"
 BROWSER_TZ = "America/Los_Angeles"  # the browser's own zone, far from the sites' below
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Any]:
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(WEB)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    errors: list[str] = []
-    try:
-        with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1366, "height": 768}, timezone_id=BROWSER_TZ)
-            tab = context.new_page()
-            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-            tab.wait_for_selector("#login:not([hidden])")
-            tab.evaluate("document.getElementById('app').hidden = false")
-            yield tab
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert errors == []
+    with static_console_page(BROWSER_TZ) as tab:
+        yield tab
 
 
 def test_summary_counts_zones_over_now_and_soon_alerts_and_cameras_down(page: Any) -> None:
