@@ -204,8 +204,6 @@ def _while_open(
     # The figures are those of the alert's own threshold in this condition: a critical forecast alert must
     # neither show the warning threshold's probability nor keep the "p 100 %" it fired with.
     own = next((o for o in cond.outlooks if o.threshold == alert.threshold), None)
-    if own is None and cond.threshold is not None and cond.threshold == alert.threshold:
-        own = Outlook(alert.threshold, cond.probability, cond.expected_crossing_at_s) if cond.probability else None
     updated = replace(
         alert,
         message=cond.message if cond.message and cond.level == alert.level else alert.message,
