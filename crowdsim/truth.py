@@ -81,9 +81,10 @@ def zone_truth(site: Site, res: SimResult, zone: str, duration_s: float, interva
     dens = _by_frame(classic).reindex(range(n_frames), fill_value=0.0).to_numpy()
     vd = _by_frame(vdens).reindex(range(0, n_frames, VORONOI_EVERY_N_FRAMES), fill_value=0.0)
     # Who is in the zone on which frame, with their speed there.
-    inside = traj.data.loc[shapely.contains_xy(poly, traj.data["x"], traj.data["y"]), ["id", "frame"]]  # type: ignore[attr-defined]
+    in_zone = shapely.contains_xy(poly, traj.data["x"], traj.data["y"])  # type: ignore[attr-defined]
+    inside = traj.data.loc[in_zone, ["id", "frame"]]  # type: ignore[attr-defined]
     sp = inside.merge(speed, on=["id", "frame"], how="inner")
-    entry_frames = _entries(traj.data, shapely.contains_xy(poly, traj.data["x"], traj.data["y"]))  # type: ignore[attr-defined]
+    entry_frames = _entries(traj.data, in_zone)  # type: ignore[attr-defined]
     fpi = interval_s * res.frame_rate_hz
     n = math.floor(duration_s / interval_s + 1e-9)
     sp["k"] = np.floor((sp["frame"] - 1) / fpi).astype(int)  # frame f closes at f / rate: interval (k, k+1]
